@@ -1,0 +1,1 @@
+export { matMul, prefersExplicitTranspose } from './matmul.js';

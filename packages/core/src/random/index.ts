@@ -1,0 +1,1 @@
+export { Rng, toRng, type RngLike, type RngState } from './rng.js';

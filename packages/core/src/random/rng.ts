@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '../errors.js';
+
+/** The four 32-bit words of an {@link Rng}; plain JSON, so it fits in a checkpoint. */
+export type RngState = [number, number, number, number];
+
+// splitmix32 spreads a small integer seed over 32 bits so nearby seeds give unrelated streams.
+function splitmix32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+/**
+ * A seeded pseudo-random generator (sfc32: small, fast, passes PractRand to 2^40 bytes).
+ * Every initialiser, sampler, shuffle and dropout mask in Helmholtz draws from one of these,
+ * so one seed reproduces a whole run on a given backend. Tensor samplers hand a fresh
+ * integer seed to tfjs's own seeded generators, which run in JavaScript on every backend.
+ */
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spareNormal: number | null = null;
+
+  constructor(seed: number) {
+    if (!Number.isFinite(seed)) throw new ConfigError('seed', 'a finite number', seed);
+    const mix = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));
+    this.a = mix();
+    this.b = mix();
+    this.c = mix();
+    this.d = mix();
+    // Discard the first outputs: sfc32 mixes its state over a few rounds.
+    for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  /** Restores a generator from {@link Rng.state}. */
+  static fromState(state: RngState): Rng {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w))) {
+      throw new ConfigError('rng state', 'four 32-bit integers', state);
+    }
+    const rng = new Rng(0);
+    [rng.a, rng.b, rng.c, rng.d] = state.map((w) => w >>> 0) as RngState;
+    return rng;
+  }
+
+  /** The generator's position, to save with a checkpoint and resume the same stream. */
+  state(): RngState {
+    return [this.a, this.b, this.c, this.d];
+  }
+
+  nextUint32(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
+    this.d = (this.d + 1) >>> 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) >>> 0;
+    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
+    this.c = (this.c + t) >>> 0;
+    this.spareNormal = null;
+    return t;
+  }
+
+  /** Uniform on [0, 1) with 32 bits of resolution. */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform integer on [0, maxExclusive). */
+  int(maxExclusive: number): number {
+    if (!Number.isInteger(maxExclusive) || maxExclusive <= 0) {
+      throw new ConfigError('maxExclusive', 'a positive integer', maxExclusive);
+    }
+    return Math.floor(this.next() * maxExclusive);
+  }
+
+  /** Standard normal draw (Box-Muller; the second value of each pair is kept for the next call). */
+  normal(): number {
+    if (this.spareNormal !== null) {
+      const z = this.spareNormal;
+      this.spareNormal = null;
+      return z;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    const z0 = r * Math.cos(2 * Math.PI * v);
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return z0;
+  }
+
+  /** An integer seed for one tfjs random op; each call advances the stream. */
+  nextSeed(): number {
+    return this.nextUint32();
+  }
+
+  /** An independent child generator, for handing one stream to each component. */
+  split(): Rng {
+    return new Rng(this.nextUint32() * 2 ** 21 + (this.nextUint32() >>> 11));
+  }
+
+  /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+  permutation(n: number): Int32Array {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = i;
+    this.shuffleInPlace(out);
+    return out;
+  }
+
+  /** Shuffles an array or typed array in place (Fisher-Yates) and returns it. */
+  shuffleInPlace<T extends { length: number; [i: number]: unknown }>(items: T): T {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      const tmp = items[i];
+      items[i] = items[j];
+      items[j] = tmp;
+    }
+    return items;
+  }
+
+  /** A tensor of uniform draws on [min, max). */
+  uniform(shape: number[], min = 0, max = 1, dtype: 'float32' | 'int32' = 'float32'): tf.Tensor {
+    return tf.randomUniform(shape, min, max, dtype, this.nextSeed());
+  }
+
+  /** A tensor of normal draws. */
+  normalTensor(shape: number[], mean = 0, stddev = 1): tf.Tensor {
+    return tf.randomNormal(shape, mean, stddev, 'float32', this.nextSeed());
+  }
+
+  /** A tensor of normal draws cut at two standard deviations (redrawn, not clipped). */
+  truncatedNormal(shape: number[], mean = 0, stddev = 1): tf.Tensor {
+    return tf.truncatedNormal(shape, mean, stddev, 'float32', this.nextSeed());
+  }
+
+  /** Bernoulli samples (0 or 1, float32) with success probabilities `probs`. */
+  bernoulli<T extends tf.Tensor>(probs: T): T {
+    return tf.tidy(() => tf.cast(tf.less(this.uniform(probs.shape), probs), 'float32')) as T;
+  }
+}
+
+/** Accepts either a seed or an existing generator, as every Helmholtz API that samples does. */
+export type RngLike = number | Rng;
+
+export function toRng(source: RngLike | undefined, fallbackSeed = 0): Rng {
+  if (source instanceof Rng) return source;
+  return new Rng(source ?? fallbackSeed);
+}
