@@ -1,1 +1,9 @@
-export {};
+export {
+  assignParams,
+  countParams,
+  createVariable,
+  disposeParams,
+  flattenParams,
+  trainableVariables,
+  type ParamTree,
+} from './tree.js';
