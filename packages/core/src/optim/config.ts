@@ -1,0 +1,95 @@
+import { ConfigError } from '../errors.js';
+import { createSchedule, type Schedule, type ScheduleLike } from './schedules.js';
+
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam' | 'rmsprop';
+
+/**
+ * An optimizer as plain JSON. `learningRate` and `momentum` may be schedules of the step;
+ * the remaining fields are the tf.train optimizers' own (defaults in brackets):
+ * - sgd: learningRate
+ * - momentum: learningRate, momentum [0.9], nesterov [false]
+ * - adam: learningRate, beta1 [0.9], beta2 [0.999], epsilon [backend epsilon]
+ * - rmsprop: learningRate, decay [0.9], momentum [0], epsilon [backend epsilon]
+ * Any kind may clip: `clipNorm` caps the global norm of the group's gradients, `clipValue`
+ * each element (value clipping runs first when both are set).
+ */
+export interface OptimizerConfig {
+  kind: OptimizerKind;
+  learningRate: ScheduleLike;
+  momentum?: ScheduleLike;
+  nesterov?: boolean;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  decay?: number;
+  clipNorm?: number;
+  clipValue?: number;
+}
+
+/** A validated config with its schedules as functions. */
+export interface ResolvedOptimizerConfig {
+  kind: OptimizerKind;
+  learningRate: Schedule;
+  momentum: Schedule;
+  nesterov: boolean;
+  beta1: number;
+  beta2: number;
+  epsilon: number | undefined;
+  decay: number;
+  clipNorm: number | undefined;
+  clipValue: number | undefined;
+}
+
+const KINDS: readonly OptimizerKind[] = ['sgd', 'momentum', 'adam', 'rmsprop'];
+
+/** Which optional fields each kind reads; any other one set is a mistake worth reporting. */
+const FIELDS: Record<OptimizerKind, readonly string[]> = {
+  sgd: [],
+  momentum: ['momentum', 'nesterov'],
+  adam: ['beta1', 'beta2', 'epsilon'],
+  rmsprop: ['momentum', 'decay', 'epsilon'],
+};
+const OPTIONAL = ['momentum', 'nesterov', 'beta1', 'beta2', 'epsilon', 'decay'];
+
+function inUnitInterval(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new ConfigError(field, 'a number in [0, 1)', value);
+  return value;
+}
+
+function positiveOrUndefined(field: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(field, 'a positive finite number', value);
+  }
+  return value;
+}
+
+/** Checks an {@link OptimizerConfig}, throwing {@link ConfigError} naming the first bad field. */
+export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimizerConfig {
+  if (config === null || typeof config !== 'object') throw new ConfigError('optimizer', 'an object { kind, learningRate, ... }', config);
+  if (!KINDS.includes(config.kind)) throw new ConfigError('kind', `one of ${KINDS.join(', ')}`, config.kind);
+  for (const field of OPTIONAL) {
+    if ((config as unknown as Record<string, unknown>)[field] !== undefined && !FIELDS[config.kind].includes(field)) {
+      const hint = field === 'momentum' && config.kind === 'sgd' ? ' (use kind "momentum")' : '';
+      throw new ConfigError(field, `no "${field}" for kind "${config.kind}"${hint}`, (config as unknown as Record<string, unknown>)[field]);
+    }
+  }
+  if (config.learningRate === undefined) throw new ConfigError('learningRate', 'a number or a schedule', undefined);
+  const momentumDefault = config.kind === 'momentum' ? 0.9 : 0;
+  if (config.nesterov !== undefined && typeof config.nesterov !== 'boolean') {
+    throw new ConfigError('nesterov', 'a boolean', config.nesterov);
+  }
+  return {
+    kind: config.kind,
+    learningRate: createSchedule(config.learningRate, 'learningRate'),
+    momentum: createSchedule(config.momentum ?? momentumDefault, 'momentum'),
+    nesterov: config.nesterov ?? false,
+    beta1: inUnitInterval('beta1', config.beta1, 0.9),
+    beta2: inUnitInterval('beta2', config.beta2, 0.999),
+    epsilon: positiveOrUndefined('epsilon', config.epsilon),
+    decay: inUnitInterval('decay', config.decay, 0.9),
+    clipNorm: positiveOrUndefined('clipNorm', config.clipNorm),
+    clipValue: positiveOrUndefined('clipValue', config.clipValue),
+  };
+}

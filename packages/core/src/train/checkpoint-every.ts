@@ -1,0 +1,36 @@
+import { ConfigError } from '../errors.js';
+import type { EpochLogs, TrainHistory, TrainingCallback } from './callbacks.js';
+
+export interface CheckpointEveryOptions {
+  /** Save after every `epochs`-th epoch: epochs n-1, 2n-1, ... (0-based). */
+  epochs: number;
+  /** Writes the checkpoint; supplied by the caller (core's checkpoint module, or anything else). */
+  save: (epoch: number, logs: EpochLogs) => Promise<void> | void;
+  /** Also save after the last epoch that ran, if that one was not saved already (default false). */
+  atEnd?: boolean;
+}
+
+/** Periodic checkpoints: calls `save` every `epochs` epochs, awaited before training goes on. */
+export function checkpointEvery(options: CheckpointEveryOptions): TrainingCallback {
+  const { epochs: every, save, atEnd = false } = options;
+  if (!Number.isInteger(every) || every < 1) throw new ConfigError('checkpointEvery.epochs', 'an integer >= 1', every);
+  if (typeof save !== 'function') throw new ConfigError('checkpointEvery.save', 'a function (epoch, logs) => Promise', save);
+  let lastSaved = -1;
+  return {
+    onTrainBegin() {
+      lastSaved = -1;
+    },
+    async onEpochEnd(epoch, logs) {
+      if ((epoch + 1) % every !== 0) return;
+      await save(epoch, logs);
+      lastSaved = epoch;
+    },
+    async onTrainEnd(history: TrainHistory) {
+      const last = history.epochs[history.epochs.length - 1];
+      if (atEnd && last && last.epoch !== lastSaved) {
+        await save(last.epoch, last);
+        lastSaved = last.epoch;
+      }
+    },
+  };
+}

@@ -1,0 +1,216 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, NonFiniteLossError, ShapeError } from '../errors.js';
+import type { EpochLogs, Logs, TrainHistory, TrainingCallback, TrainingControl } from './callbacks.js';
+
+/** What a step returns: scalar loss tensors (the loop takes ownership) or numbers, by metric name. */
+export type StepLosses = Record<string, tf.Scalar | tf.Tensor | number>;
+
+/** What a step is told about where it is. */
+export interface StepContext {
+  epoch: number;
+  batch: number;
+  step: number;
+  /** Ends training after this batch (the epoch is closed as usual). */
+  stop(reason?: string): void;
+}
+
+export interface TrainOptions<B> {
+  /** Epoch to end before (exclusive). */
+  epochs: number;
+  /** Epoch to start at, when resuming from a checkpoint (default 0). */
+  initialEpoch?: number;
+  /** The batches of an epoch; called once per epoch so it can reshuffle. */
+  batches: (epoch: number) => AsyncIterable<B> | Iterable<B>;
+  /**
+   * One training step: update the model and return its losses as scalar tensors. Keep it free
+   * of dataSync/data(): the loop reads losses back itself, `readEvery` steps at a time.
+   */
+  step: (batch: B, context: StepContext) => StepLosses | Promise<StepLosses>;
+  callbacks?: TrainingCallback[];
+  /** Metrics computed after each epoch (e.g. `{ val_loss }`), merged into the epoch logs. */
+  validation?: (epoch: number) => Logs | Promise<Logs>;
+  /**
+   * Steps between reads of the losses (default 1). Reading back waits for the device; on
+   * WebGL/WebGPU reading every few steps keeps the queue full. NaN checks happen on read.
+   */
+  readEvery?: number;
+  /** Stops training after the current batch when aborted (history reason `'aborted'`). */
+  signal?: AbortSignal;
+  /** Dispose the tensors in each batch after its step (default true). */
+  disposeBatch?: boolean;
+}
+
+interface Pending {
+  batch: number;
+  step: number;
+  losses: StepLosses;
+}
+
+function checkInteger(field: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ConfigError(field, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+function disposeLosses(pending: Pending[]): void {
+  for (const p of pending) tf.dispose(Object.values(p.losses).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
+}
+
+function checkLosses(losses: unknown): asserts losses is StepLosses {
+  if (losses === null || typeof losses !== 'object' || Array.isArray(losses) || losses instanceof tf.Tensor) {
+    throw new ConfigError('step result', 'an object of named scalar losses, e.g. { loss }', losses);
+  }
+  for (const [name, value] of Object.entries(losses)) {
+    if (name === 'epoch') throw new ConfigError('loss name', 'any name but "epoch" (used by the epoch logs)', name);
+    if (value instanceof tf.Tensor) {
+      if (value.rank !== 0) {
+        throw new ShapeError(`loss "${name}"`, [], value.shape, 'return a scalar, e.g. tf.mean(...)');
+      }
+    } else if (typeof value !== 'number') {
+      throw new ConfigError(`loss "${name}"`, 'a scalar tensor or a number', value);
+    }
+  }
+}
+
+/** Reads a group of steps' losses back in one transfer; disposes the tensors. */
+async function readLosses(pending: Pending[]): Promise<Logs[]> {
+  const tensors: tf.Tensor[] = [];
+  for (const p of pending) for (const v of Object.values(p.losses)) if (v instanceof tf.Tensor) tensors.push(v);
+  let values: ArrayLike<number> = [];
+  try {
+    if (tensors.length === 1) values = (await (tensors[0] as tf.Tensor).data()) as ArrayLike<number>;
+    else if (tensors.length > 1) {
+      // One read per group instead of one per scalar: each read is a device sync on WebGL/WebGPU.
+      const packed = tf.tidy(() => tf.stack(tensors.map((t) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32')))));
+      try {
+        values = (await packed.data()) as ArrayLike<number>;
+      } finally {
+        packed.dispose();
+      }
+    }
+  } finally {
+    tf.dispose(tensors);
+  }
+  let k = 0;
+  return pending.map((p) => {
+    const logs: Logs = {};
+    for (const [name, v] of Object.entries(p.losses)) logs[name] = v instanceof tf.Tensor ? (values[k++] as number) : v;
+    return logs;
+  });
+}
+
+/**
+ * The training loop every Helmholtz model shares. For each epoch it iterates `batches(epoch)`,
+ * runs `step`, reads the returned losses back every `readEvery` steps, stops with
+ * {@link NonFiniteLossError} if one is NaN or infinite, averages them per epoch, merges
+ * `validation`, and calls the callbacks (progress, early stopping, checkpoints, events).
+ *
+ * Memory: the loop disposes the loss tensors and (unless `disposeBatch: false`) the batch's
+ * tensors, so a step that keeps its state in variables leaves tf.memory().numTensors unchanged.
+ */
+export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> {
+  const epochs = checkInteger('epochs', options.epochs, 0);
+  const initialEpoch = checkInteger('initialEpoch', options.initialEpoch ?? 0, 0);
+  const readEvery = checkInteger('readEvery', options.readEvery ?? 1, 1);
+  if (typeof options.batches !== 'function') throw new ConfigError('batches', 'a function (epoch) => iterable', options.batches);
+  if (typeof options.step !== 'function') throw new ConfigError('step', 'a function (batch, context) => losses', options.step);
+  const callbacks = options.callbacks ?? [];
+  const disposeBatch = options.disposeBatch ?? true;
+  const { signal } = options;
+
+  let stopReason: string | null = null;
+  const stop = (reason = 'stop requested') => {
+    if (stopReason === null) stopReason = reason;
+  };
+  const control: TrainingControl = {
+    stop,
+    get stopRequested() {
+      return stopReason !== null;
+    },
+  };
+  const emit = async (call: (cb: TrainingCallback) => void | Promise<void>) => {
+    for (const cb of callbacks) await call(cb);
+  };
+
+  const history: EpochLogs[] = [];
+  let pending: Pending[] = [];
+  let step = 0;
+  try {
+    await emit((cb) => cb.onTrainBegin?.({ epochs, initialEpoch }, control));
+    for (let epoch = initialEpoch; epoch < epochs && stopReason === null; epoch++) {
+      if (signal?.aborted) {
+        stop('aborted');
+        break;
+      }
+      await emit((cb) => cb.onEpochBegin?.(epoch, control));
+      const totals = new Map<string, { sum: number; count: number }>();
+
+      const flush = async () => {
+        const group = pending;
+        pending = [];
+        if (group.length === 0) return;
+        const read = await readLosses(group);
+        for (const [i, p] of group.entries()) {
+          const logs = read[i] as Logs;
+          for (const [name, value] of Object.entries(logs)) {
+            if (!Number.isFinite(value)) throw new NonFiniteLossError(name, value, epoch, p.batch);
+          }
+          for (const [name, value] of Object.entries(logs)) {
+            const t = totals.get(name) ?? { sum: 0, count: 0 };
+            t.sum += value;
+            t.count += 1;
+            totals.set(name, t);
+          }
+          await emit((cb) => cb.onBatchEnd?.({ epoch, batch: p.batch, step: p.step, logs }, control));
+        }
+      };
+
+      let batch = 0;
+      for await (const data of options.batches(epoch)) {
+        let losses: StepLosses;
+        try {
+          losses = await options.step(data, { epoch, batch, step, stop });
+        } finally {
+          if (disposeBatch) tf.dispose(data as tf.TensorContainer);
+        }
+        try {
+          checkLosses(losses);
+        } catch (error) {
+          if (losses !== null && typeof losses === 'object') tf.dispose(losses as tf.TensorContainer);
+          throw error;
+        }
+        pending.push({ batch, step, losses });
+        batch++;
+        step++;
+        if (pending.length >= readEvery) await flush();
+        if (signal?.aborted) stop('aborted');
+        if (stopReason !== null) break;
+      }
+      await flush();
+
+      const logs: EpochLogs = { epoch };
+      for (const [name, t] of totals) logs[name] = t.sum / t.count;
+      if (options.validation) {
+        const extra = await options.validation(epoch);
+        for (const [name, value] of Object.entries(extra)) if (name !== 'epoch') logs[name] = value;
+      }
+      history.push(logs);
+      await emit((cb) => cb.onEpochEnd?.(epoch, logs, control));
+    }
+    const result: TrainHistory = { epochs: history, stoppedEarly: stopReason !== null, reason: stopReason ?? 'completed' };
+    await emit((cb) => cb.onTrainEnd?.(result, control));
+    return result;
+  } catch (error) {
+    disposeLosses(pending);
+    pending = [];
+    for (const cb of callbacks) {
+      try {
+        await cb.onTrainError?.(error);
+      } catch {
+        // The original error is the one worth reporting.
+      }
+    }
+    throw error;
+  }
+}
