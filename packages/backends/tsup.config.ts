@@ -7,6 +7,9 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  // tfjs-core is a peer: bundling it would split the kernel registry.
-  external: [/^@tensorflow\//, /^@helmholtz\//],
+  // import.meta.url (wasm.ts resolves the .wasm directory from it) becomes the file's URL in CJS.
+  shims: true,
+  // tfjs-core is a peer: bundling it would split the kernel registry. Backend packages and Dawn
+  // stay imports so each loads only when chosen.
+  external: [/^@tensorflow\//, /^@helmholtz\//, 'webgpu'],
 });

@@ -1,0 +1,180 @@
+/**
+ * One loader per backend. A loader imports what its backend needs and checks that the backend
+ * is registered (and, for WebGPU, that an adapter exists); it never switches the engine and
+ * never throws: it returns either what is needed to switch, or the reason it cannot.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describeAdapter, type AdapterDescription, type GpuLike } from './adapter.js';
+import type { ConcreteBackend, Platform } from './choice.js';
+import { describeFailure, fixFor, tryImport, type Importer, type LoadFailure } from './loading.js';
+import { installDawn, NO_ADAPTER_FIX } from './node-webgpu.js';
+import { configureWasmPaths, WASM_PACKAGE, wasmThreads, type WasmModule, type WasmPaths } from './wasm.js';
+
+export interface LoaderContext {
+  importer: Importer;
+  platform: Platform;
+  /** Where `navigator` is looked up (globalThis unless a test injects one). */
+  global: object;
+  wasmPaths?: WasmPaths | undefined;
+}
+
+export interface Available {
+  ok: true;
+  /** The name to pass to `tf.setBackend`. */
+  tfName: string;
+  adapter?: AdapterDescription;
+  /** Thread count, read once the backend runs. */
+  threads?: () => number | null;
+}
+
+export interface Unavailable {
+  ok: false;
+  reason: string;
+  fix: string;
+  /** Set when an import failed: which package, and why. */
+  failure?: LoadFailure;
+}
+
+export type CandidateResult = Available | Unavailable;
+export type Loader = (ctx: LoaderContext) => Promise<CandidateResult>;
+
+/** The package each backend needs, for messages and the README table. */
+export const BACKEND_PACKAGES: Readonly<Record<ConcreteBackend, readonly string[]>> = {
+  'node-gpu': ['@tensorflow/tfjs-node-gpu'],
+  node: ['@tensorflow/tfjs-node'],
+  'node-webgpu': ['webgpu', '@tensorflow/tfjs-backend-webgpu'],
+  webgpu: ['@tensorflow/tfjs-backend-webgpu'],
+  webgl: ['@tensorflow/tfjs-backend-webgl'],
+  wasm: [WASM_PACKAGE],
+  cpu: ['@tensorflow/tfjs-backend-cpu'],
+};
+
+const WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
+
+function fromFailure(failure: LoadFailure): Unavailable {
+  return { ok: false, reason: describeFailure(failure), fix: fixFor(failure), failure };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Imports `pkg` unless `tfName` is already registered, then requires the registration. */
+async function importRegistering(ctx: LoaderContext, pkg: string, tfName: string): Promise<Unavailable | null> {
+  if (tf.findBackendFactory(tfName)) return null;
+  const imported = await tryImport(ctx.importer, pkg);
+  if (!imported.ok) return fromFailure(imported.failure);
+  if (tf.findBackendFactory(tfName)) return null;
+  return {
+    ok: false,
+    reason: `${pkg} loaded but registered no "${tfName}" backend with this copy of @tensorflow/tfjs-core`,
+    fix: `Keep a single @tensorflow/tfjs-core (check "npm ls @tensorflow/tfjs-core") at the version ${pkg} expects`,
+  };
+}
+
+const tensorflowLoader =
+  (pkg: string): Loader =>
+  async (ctx) => {
+    if (ctx.platform !== 'node') {
+      return { ok: false, reason: `${pkg} runs only in Node`, fix: 'In a browser choose "webgpu", "webgl" or "wasm"' };
+    }
+    return (await importRegistering(ctx, pkg, 'tensorflow')) ?? { ok: true, tfName: 'tensorflow' };
+  };
+
+/** Adapter probe plus backend import, shared by the browser and the Dawn path. */
+async function webgpuWith(ctx: LoaderContext, gpu: GpuLike, noAdapterFix: string): Promise<CandidateResult> {
+  let adapter;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (error) {
+    return { ok: false, reason: `requesting a WebGPU adapter failed (${message(error)})`, fix: noAdapterFix };
+  }
+  if (!adapter) return { ok: false, reason: 'no WebGPU adapter was found', fix: noAdapterFix };
+  const description = await describeAdapter(adapter);
+  const missing = await importRegistering(ctx, WEBGPU_PACKAGE, 'webgpu');
+  if (missing) {
+    if (missing.failure) return missing;
+    return {
+      ...missing,
+      reason: `${WEBGPU_PACKAGE} was imported before navigator.gpu existed, so it registered no "webgpu" backend`,
+      fix: `Do not import ${WEBGPU_PACKAGE} yourself in Node: initBackend('node-webgpu') imports it after installing Dawn`,
+    };
+  }
+  return { ok: true, tfName: 'webgpu', adapter: description };
+}
+
+const nodeWebgpu: Loader = async (ctx) => {
+  if (ctx.platform !== 'node') {
+    return { ok: false, reason: 'node-webgpu (Dawn) runs only in Node', fix: 'In a browser choose "webgpu"' };
+  }
+  const dawn = await installDawn(ctx.importer);
+  if (!dawn.ok) return fromFailure(dawn.failure);
+  return webgpuWith(ctx, dawn.gpu, NO_ADAPTER_FIX);
+};
+
+const browserWebgpu: Loader = async (ctx) => {
+  if (ctx.platform !== 'browser') {
+    return { ok: false, reason: 'webgpu needs a browser\'s navigator.gpu', fix: 'In Node choose "node-webgpu" (Dawn)' };
+  }
+  const gpu = (ctx.global as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+  if (!gpu) {
+    return {
+      ok: false,
+      reason: 'this browser has no navigator.gpu (WebGPU unsupported, disabled, or not a secure context)',
+      fix: 'Use a browser with WebGPU over https or localhost, or choose "webgl"',
+    };
+  }
+  return webgpuWith(ctx, gpu, 'Enable hardware acceleration in the browser, or choose "webgl"');
+};
+
+const webgl: Loader = async (ctx) => {
+  if (ctx.platform !== 'browser') {
+    return { ok: false, reason: 'webgl needs a browser (a WebGL canvas)', fix: 'In Node choose "wasm", "node" or "node-webgpu"' };
+  }
+  return (await importRegistering(ctx, '@tensorflow/tfjs-backend-webgl', 'webgl')) ?? { ok: true, tfName: 'webgl' };
+};
+
+const wasm: Loader = async (ctx) => {
+  const imported = await tryImport<WasmModule>(ctx.importer, WASM_PACKAGE);
+  if (!imported.ok) return fromFailure(imported.failure);
+  try {
+    await configureWasmPaths(imported.module, { platform: ctx.platform, wasmPaths: ctx.wasmPaths });
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `the wasm binaries could not be located (${message(error)})`,
+      fix: 'Pass initBackend(choice, { wasmPaths }) pointing to a copy of @tensorflow/tfjs-backend-wasm/dist',
+    };
+  }
+  if (!tf.findBackendFactory('wasm')) {
+    return {
+      ok: false,
+      reason: `${WASM_PACKAGE} loaded but registered no "wasm" backend with this copy of @tensorflow/tfjs-core`,
+      fix: 'Keep a single @tensorflow/tfjs-core (check "npm ls @tensorflow/tfjs-core")',
+    };
+  }
+  const module = imported.module;
+  return { ok: true, tfName: 'wasm', threads: () => wasmThreads(module) };
+};
+
+const cpu: Loader = async (ctx) =>
+  (await importRegistering(ctx, '@tensorflow/tfjs-backend-cpu', 'cpu')) ?? { ok: true, tfName: 'cpu', threads: () => 1 };
+
+const LOADERS: Readonly<Record<ConcreteBackend, Loader>> = {
+  'node-gpu': tensorflowLoader('@tensorflow/tfjs-node-gpu'),
+  node: tensorflowLoader('@tensorflow/tfjs-node'),
+  'node-webgpu': nodeWebgpu,
+  webgpu: browserWebgpu,
+  webgl,
+  wasm,
+  cpu,
+};
+
+/** Runs one backend's loader; an unexpected throw becomes an Unavailable result. */
+export async function loadCandidate(name: ConcreteBackend, ctx: LoaderContext): Promise<CandidateResult> {
+  try {
+    return await LOADERS[name](ctx);
+  } catch (error) {
+    return { ok: false, reason: `loading failed unexpectedly (${message(error)})`, fix: 'Report this with the stack trace' };
+  }
+}

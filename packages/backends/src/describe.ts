@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { AdapterDescription } from './adapter.js';
+import type { SkippedBackend } from './auto.js';
+import { detectPlatform, type BackendChoice, type ConcreteBackend, type Platform } from './choice.js';
+
+export interface BackendDescription {
+  /** The backend in use. */
+  name: ConcreteBackend;
+  /** Its tfjs name (`tf.getBackend()`): 'tensorflow' for node and node-gpu. */
+  tfBackend: string;
+  /** What initBackend was asked for (after HELMHOLTZ_BACKEND replaced 'auto'). */
+  requested: BackendChoice;
+  /** Whether HELMHOLTZ_BACKEND made the choice. */
+  fromEnv: boolean;
+  platform: Platform;
+  /** The WebGPU adapter, for webgpu and node-webgpu; null for the others. */
+  adapter: AdapterDescription | null;
+  /** True when a WebGPU backend runs on a software adapter (SwiftShader, llvmpipe, ...). */
+  software: boolean;
+  /** Whether float32 values are stored and computed in full float32. */
+  float32: { exact: boolean; note: string };
+  /** Threads the backend computes with; null where the backend does not say (GPU, TensorFlow C++). */
+  threads: { count: number | null; note: string };
+  /** For `auto`: the candidates tried before this one, and why each was skipped. */
+  skipped: SkippedBackend[];
+}
+
+let current: BackendDescription | null = null;
+
+export function recordDescription(description: BackendDescription): BackendDescription {
+  current = description;
+  return description;
+}
+
+// Read synchronously: by the time a backend runs, its async flags have been evaluated.
+function flag(name: string): boolean | null {
+  try {
+    return Boolean(tf.env().getBool(name));
+  } catch {
+    return null;
+  }
+}
+
+export function float32Of(name: ConcreteBackend): BackendDescription['float32'] {
+  if (name === 'webgl') {
+    const enabled = flag('WEBGL_RENDER_FLOAT32_ENABLED');
+    const capable = flag('WEBGL_RENDER_FLOAT32_CAPABLE');
+    if (enabled) return { exact: true, note: 'float32 render textures (WEBGL_RENDER_FLOAT32_ENABLED)' };
+    return {
+      exact: false,
+      note: capable
+        ? 'float32 textures are supported but disabled (WEBGL_RENDER_FLOAT32_ENABLED=false): values are stored as float16'
+        : 'this device renders only to float16 textures: values keep about 3 significant digits',
+    };
+  }
+  if (name === 'webgpu' || name === 'node-webgpu') {
+    return { exact: true, note: 'float32 storage buffers and f32 shader arithmetic' };
+  }
+  return { exact: true, note: 'IEEE float32 arithmetic on the CPU' };
+}
+
+export function threadsOf(name: ConcreteBackend, reported?: () => number | null): BackendDescription['threads'] {
+  switch (name) {
+    case 'cpu':
+      return { count: 1, note: 'the cpu backend runs in JavaScript on the calling thread' };
+    case 'wasm': {
+      const multithread = flag('WASM_HAS_MULTITHREAD_SUPPORT');
+      const count = reported?.() ?? (multithread ? null : 1);
+      return {
+        count,
+        note: multithread
+          ? `XNNPACK thread pool (WASM_HAS_MULTITHREAD_SUPPORT), ${count ?? 'unknown'} threads`
+          : 'single-threaded: no wasm threads here (Node, or a page without cross-origin isolation)',
+      };
+    }
+    case 'node':
+    case 'node-gpu':
+      return { count: null, note: "TensorFlow C++'s own thread pools (by default one thread per core)" };
+    default:
+      return { count: null, note: 'computes on the GPU' };
+  }
+}
+
+function nameOf(tfName: string, platform: Platform): ConcreteBackend | null {
+  if (tfName === 'tensorflow') return 'node';
+  if (tfName === 'webgpu') return platform === 'node' ? 'node-webgpu' : 'webgpu';
+  return (['webgl', 'wasm', 'cpu'] as const).find((n) => n === tfName) ?? null;
+}
+
+/**
+ * The active backend: name, platform, adapter, float32 exactness, threads and, when chosen by
+ * `auto`, why each earlier candidate was skipped. Describes what initBackend set up; if the
+ * engine was switched since (or initBackend never ran), it describes the engine's backend with
+ * what can be read from it. Null when no backend is active.
+ */
+export function describeBackend(): BackendDescription | null {
+  const tfName = tf.getBackend() as string | null | undefined;
+  if (!tfName) return null;
+  if (current && current.tfBackend === tfName) return current;
+  const platform = detectPlatform();
+  const name = nameOf(tfName, platform);
+  if (!name) return null;
+  return {
+    name,
+    tfBackend: tfName,
+    requested: name,
+    fromEnv: false,
+    platform,
+    adapter: null,
+    software: false,
+    float32: float32Of(name),
+    threads: threadsOf(name),
+    skipped: [],
+  };
+}
