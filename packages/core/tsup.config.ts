@@ -9,6 +9,8 @@ export default defineConfig({
   target: 'es2022',
   // tfjs-core is a peer: bundling it would split the kernel registry.
   external: [/^@tensorflow\/(?!tfjs-core\/dist\/)/, /^@helmholtz\//, '@tensorflow/tfjs-core'],
-  // Gradient registration is inlined: see src/gradients.ts.
-  noExternal: [/^@tensorflow\/tfjs-core\/dist\//],
+  // Gradient registration is inlined: see src/gradients.ts. fast-png and iobuffer are ESM-only;
+  // bundling them keeps the CJS build loadable on every Node 20, not only >= 20.19. fflate stays
+  // external: it ships CJS and picks its node or browser build through its own exports map.
+  noExternal: [/^@tensorflow\/tfjs-core\/dist\//, 'fast-png', 'iobuffer'],
 });

@@ -1,1 +1,2 @@
-export {};
+// Node-only image output (file system).
+export { writePng } from './write-png.js';

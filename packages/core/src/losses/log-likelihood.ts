@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError } from '../errors.js';
+import { expectSameShape } from '../layers/shape-check.js';
+import { binaryCrossEntropyElements } from './binary-cross-entropy.js';
+import { reduce, sumPerExample, type Reduction } from './reduction.js';
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/**
+ * log p(x | logits) under independent Bernoullis with p = σ(logits), per example (summed over
+ * every axis but the first). x may be binary or in [0, 1]. Default reduction 'none' ([batch]).
+ */
+export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor, reduction: Reduction = 'none'): tf.Tensor {
+  expectSameShape('bernoulliLogLikelihood logits (must match x)', x, logits);
+  return tf.tidy(() => reduce(tf.neg(sumPerExample(binaryCrossEntropyElements(logits, x))), reduction));
+}
+
+function broadcastsTo(small: readonly number[], big: readonly number[]): boolean {
+  if (small.length > big.length) return false;
+  const offset = big.length - small.length;
+  return small.every((d, i) => d === 1 || d === big[i + offset]);
+}
+
+/**
+ * log N(x; mean, e^logVar) with diagonal covariance, per example (summed over every axis but
+ * the first), including the −½ log 2π term:
+ * −½ Σ [log 2π + logVar + (x − mean)² e^(−logVar)].
+ * `logVar` has x's shape or broadcasts to it (e.g. [features] or a scalar for a shared
+ * variance). Default reduction 'none' ([batch]).
+ */
+export function gaussianLogLikelihood(
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  logVar: tf.Tensor,
+  reduction: Reduction = 'none',
+): tf.Tensor {
+  expectSameShape('gaussianLogLikelihood mean (must match x)', x, mean);
+  if (!broadcastsTo(logVar.shape, x.shape)) {
+    throw new ShapeError('gaussianLogLikelihood logVar', `x's shape [${x.shape.join(', ')}] or one that broadcasts to it`, logVar.shape);
+  }
+  return tf.tidy(() => {
+    const logVarFull = tf.broadcastTo(logVar, x.shape);
+    const quad = tf.mul(tf.squaredDifference(x, mean), tf.exp(tf.neg(logVarFull)));
+    const terms = tf.add(tf.add(logVarFull, quad), LOG_2PI);
+    return reduce(tf.mul(sumPerExample(terms), -0.5), reduction);
+  });
+}

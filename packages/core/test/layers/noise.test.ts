@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { dropout, gaussianNoise } from '../../src/layers/index.js';
+import { Rng } from '../../src/random/rng.js';
+import { expectAllClose, TEST_BACKENDS, useBackend } from '../../src/testing.js';
+import { expectOnlyReturnedTensors } from './leak-check.js';
+
+describe.each(TEST_BACKENDS)('dropout and Gaussian noise on %s', (backend) => {
+  it('dropout zeroes a fraction ≈ rate and keeps the expected value (inverted scaling)', async () => {
+    await useBackend(backend);
+    const n = 20000;
+    const rate = 0.3;
+    const x = tf.fill([100, n / 100], 2);
+    const y = expectOnlyReturnedTensors(() => dropout(x, rate, new Rng(5), true));
+    const v = y.dataSync();
+    let zeros = 0;
+    let sum = 0;
+    for (const e of v) {
+      if (e === 0) zeros++;
+      else expect(e).toBeCloseTo(2 / 0.7, 5);
+      sum += e;
+    }
+    // Binomial: the zero fraction has SE sqrt(p(1−p)/n) ≈ 0.0032; allow 4 SE.
+    expect(Math.abs(zeros / n - rate)).toBeLessThan(4 * Math.sqrt((rate * (1 - rate)) / n));
+    // Mean 2, per-element SD 2·sqrt(p/(1−p)) ≈ 1.31: SE ≈ 0.0093.
+    expect(Math.abs(sum / n - 2)).toBeLessThan(4 * ((2 * Math.sqrt(rate / (1 - rate))) / Math.sqrt(n)));
+    tf.dispose([x, y]);
+  });
+
+  it('dropout with the same seed gives the same mask, and is the identity when not training', async () => {
+    await useBackend(backend);
+    const x = tf.range(1, 65);
+    const a = dropout(x, 0.5, 17, true);
+    const b = dropout(x, 0.5, new Rng(17), true);
+    const c = dropout(x, 0.5, 18, true);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    expect(Array.from(a.dataSync())).not.toEqual(Array.from(c.dataSync()));
+    const id = expectOnlyReturnedTensors(() => dropout(x, 0.5, 17, false));
+    expect(id).not.toBe(x);
+    expectAllClose(id, x, 0);
+    expect(() => dropout(x, 1, 0, true)).toThrow(ConfigError);
+    tf.dispose([x, a, b, c, id]);
+  });
+
+  it('Gaussian noise has the requested standard deviation and zero mean; identity when not training', async () => {
+    await useBackend(backend);
+    const n = 20000;
+    const x = tf.fill([n], 3);
+    const y = expectOnlyReturnedTensors(() => gaussianNoise(x, 0.5, new Rng(2), true));
+    const v = y.dataSync();
+    let sum = 0;
+    let sq = 0;
+    for (const e of v) {
+      sum += e - 3;
+      sq += (e - 3) ** 2;
+    }
+    expect(Math.abs(sum / n)).toBeLessThan((4 * 0.5) / Math.sqrt(n));
+    // SD of the sample SD ≈ σ / sqrt(2n) ≈ 0.0025.
+    expect(Math.abs(Math.sqrt(sq / n) - 0.5)).toBeLessThan(0.01);
+    const id = gaussianNoise(x, 0.5, 2, false);
+    expectAllClose(id, x, 0);
+    tf.dispose([x, y, id]);
+  });
+});
