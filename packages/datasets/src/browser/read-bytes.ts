@@ -1,0 +1,47 @@
+import { DataError } from '@helmholtz/core';
+import { isGzip } from '../idx.js';
+
+/** Where bytes come from in a browser: a URL to fetch, a `File` or `Blob` (e.g. from an input element), or bytes. */
+export type ByteSource = string | URL | Blob | ArrayBuffer | Uint8Array;
+
+function describe(source: ByteSource): string {
+  if (typeof source === 'string') return source;
+  if (source instanceof URL) return source.href;
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return (source as File).name ?? 'Blob';
+  return 'bytes';
+}
+
+async function gunzip(bytes: Uint8Array, where: string): Promise<Uint8Array> {
+  if (typeof DecompressionStream === 'undefined') {
+    throw new DataError(where, 'gzip data, and this environment has no DecompressionStream: decompress the file first');
+  }
+  try {
+    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    throw new DataError(where, `corrupt gzip data: ${(e as Error).message}`);
+  }
+}
+
+/** Reads all bytes of a source, gunzipping them when they are gzip (detected from the content). */
+export async function readBytes(source: ByteSource): Promise<{ bytes: Uint8Array; where: string }> {
+  const where = describe(source);
+  let bytes: Uint8Array;
+  if (source instanceof Uint8Array) bytes = source;
+  else if (source instanceof ArrayBuffer) bytes = new Uint8Array(source);
+  else if (typeof Blob !== 'undefined' && source instanceof Blob) bytes = new Uint8Array(await source.arrayBuffer());
+  else {
+    let response: Response;
+    try {
+      response = await fetch(source as string | URL);
+    } catch (e) {
+      throw new DataError(where, `fetch failed: ${(e as Error).message}`);
+    }
+    if (!response.ok) throw new DataError(where, `fetch failed: HTTP ${response.status} ${response.statusText}`);
+    bytes = new Uint8Array(await response.arrayBuffer());
+  }
+  if (where.toLowerCase().endsWith('.gz') && !isGzip(bytes)) {
+    throw new DataError(where, 'expected gzip data (magic 1f 8b) for a .gz file');
+  }
+  return { bytes: isGzip(bytes) ? await gunzip(bytes, where) : bytes, where };
+}

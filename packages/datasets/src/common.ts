@@ -1,0 +1,8 @@
+// Everything that runs the same in Node and in browsers.
+export { Dataset, oneHotLabels, type Batch, type BatchOptions, type DatasetInit, type DatasetValues, type ValueMapping } from './dataset.js';
+export { describeProtocol, type Binarization, type DatasetProtocol, type ValueRange } from './protocol.js';
+export { binarize, filterClasses, labelledPerClass, scale, splitValidation, take } from './transforms.js';
+export { parseIdx, isGzip, type IdxArray, type IdxType } from './idx.js';
+export { datasetFromIdx, type IdxPairSource } from './idx-dataset.js';
+export { fashionMnistSplit, identicalGroups, fnv1a, FASHION_TEST_PER_CLASS, FASHION_SPLIT_VERSION } from './fashion-split.js';
+export * from './synthetic/index.js';

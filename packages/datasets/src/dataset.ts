@@ -1,0 +1,238 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, DataError, Rng, ShapeError } from '@helmholtz/core';
+import type { Binarization, DatasetProtocol, ValueRange } from './protocol.js';
+
+/** Stored values: raw bytes (images as loaded) or floats (synthetic data, decoded files). */
+export type DatasetValues = Uint8Array | Float32Array;
+
+/** How stored values map to the dataset's values in [0, 1] (or its natural units): v * scale + offset. */
+export interface ValueMapping {
+  scale: number;
+  offset: number;
+}
+
+export interface DatasetInit {
+  name: string;
+  /** Example-major values, `size * product(featureShape)` of them. */
+  values: DatasetValues;
+  /** Shape of one example: `[h, w, c]` for images, `[d]` for points, `[t, f]` for sequences. */
+  featureShape: readonly number[];
+  labels?: Int32Array;
+  numClasses?: number;
+  protocol: DatasetProtocol;
+  mapping?: ValueMapping;
+}
+
+export interface BatchOptions {
+  batchSize: number;
+  /** Visit examples in a seeded random order (default false: stored order). */
+  shuffle?: boolean;
+  /** Seed of the order and of dynamic binarization; required when either is used. */
+  seed?: number;
+  /** Epoch number: with the same seed, each epoch gets its own order and binarization sample. */
+  epoch?: number;
+  /** Drop a last batch smaller than batchSize (default false). */
+  dropRemainder?: boolean;
+  /** `'flat'`: `[batch, features]` (default); `'nhwc'`: `[batch, ...featureShape]`. */
+  layout?: 'flat' | 'nhwc';
+  /** Labels as one-hot float32 `[batch, numClasses]` instead of int32 `[batch]` (default false). */
+  oneHot?: boolean;
+}
+
+/** One batch. The consumer owns `x` and `y` and disposes them. */
+export interface Batch {
+  x: tf.Tensor;
+  y?: tf.Tensor;
+  /** Positions of the examples in the dataset. */
+  indices: Int32Array;
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Seed of an epoch: distinct epochs of one seed give unrelated streams. */
+export function epochSeed(seed: number, epoch: number, purpose: number): number {
+  return new Rng((seed >>> 0) ^ Math.imul(epoch + 1, 0x9e3779b1) ^ Math.imul(purpose, 0x85ebca6b)).nextSeed();
+}
+
+/**
+ * A dataset held as typed arrays in JavaScript memory: it owns no tensors, so there is nothing
+ * to dispose. Tensors are made per batch by {@link Dataset.batches}. Transforms (`scale`,
+ * `binarize`, `take`, `split`...) return new datasets and record themselves in `protocol`,
+ * which is what results computed on the dataset must report.
+ */
+export class Dataset {
+  readonly name: string;
+  readonly values: DatasetValues;
+  readonly featureShape: readonly number[];
+  readonly labels: Int32Array | undefined;
+  readonly numClasses: number;
+  readonly protocol: DatasetProtocol;
+  readonly mapping: ValueMapping;
+  readonly size: number;
+  readonly featureSize: number;
+
+  constructor(init: DatasetInit) {
+    this.name = init.name;
+    this.values = init.values;
+    this.featureShape = Object.freeze([...init.featureShape]);
+    this.labels = init.labels;
+    this.numClasses = init.numClasses ?? 0;
+    this.protocol = init.protocol;
+    this.mapping = init.mapping ?? { scale: 1, offset: 0 };
+    this.featureSize = product(init.featureShape);
+    if (!Number.isInteger(this.featureSize) || this.featureSize <= 0) {
+      throw new ShapeError(`dataset '${this.name}' feature shape`, 'positive integer dimensions', [...init.featureShape]);
+    }
+    if (init.values.length % this.featureSize !== 0) {
+      throw new DataError(
+        init.name,
+        `${init.values.length} values do not split into examples of ${this.featureSize} (${init.featureShape.join('x')})`,
+      );
+    }
+    this.size = init.values.length / this.featureSize;
+    if (init.labels) {
+      if (init.labels.length !== this.size) {
+        throw new DataError(init.name, `expected ${this.size} labels (one per example), found ${init.labels.length}`);
+      }
+      for (let i = 0; i < init.labels.length; i++) {
+        const label = init.labels[i]!;
+        if (!(label >= 0 && label < this.numClasses)) {
+          throw new DataError(init.name, `label ${i} is ${label}, expected an integer in [0, ${this.numClasses - 1}]`);
+        }
+      }
+    }
+    if (init.values instanceof Float32Array) {
+      for (let i = 0; i < init.values.length; i++) {
+        if (!Number.isFinite(init.values[i]!)) {
+          const example = Math.floor(i / this.featureSize);
+          throw new DataError(init.name, `example ${example} has a non-finite value (${init.values[i]}) at feature ${i % this.featureSize}`);
+        }
+      }
+    }
+  }
+
+  /** A copy of this dataset with some fields replaced (the transforms' building block). */
+  with(changes: Partial<DatasetInit>): Dataset {
+    return new Dataset({
+      name: this.name,
+      values: this.values,
+      featureShape: this.featureShape,
+      labels: this.labels,
+      numClasses: this.numClasses,
+      protocol: this.protocol,
+      mapping: this.mapping,
+      ...changes,
+    });
+  }
+
+  /** The examples at `indices`, in that order, as a new dataset (protocol notes `note`). */
+  select(indices: ArrayLike<number>, note: string): Dataset {
+    const f = this.featureSize;
+    const values = new (this.values.constructor as Uint8ArrayConstructor | Float32ArrayConstructor)(indices.length * f);
+    const labels = this.labels ? new Int32Array(indices.length) : undefined;
+    for (let i = 0; i < indices.length; i++) {
+      const j = indices[i]!;
+      if (!(j >= 0 && j < this.size)) throw new ConfigError('indices', `integers in [0, ${this.size - 1}]`, j);
+      values.set(this.values.subarray(j * f, (j + 1) * f), i * f);
+      if (labels) labels[i] = this.labels![j]!;
+    }
+    return this.with({
+      values,
+      labels,
+      protocol: { ...this.protocol, subset: [...(this.protocol.subset ?? []), note] },
+    });
+  }
+
+  /** The dataset's values of example `index` as floats, after mapping and range (no dynamic binarization). */
+  example(index: number): Float32Array {
+    const out = new Float32Array(this.featureSize);
+    this.fill(out, 0, index, null);
+    return out;
+  }
+
+  /** Per-class example counts (empty when unlabelled). */
+  classCounts(): number[] {
+    const counts = new Array<number>(this.numClasses).fill(0);
+    if (this.labels) for (const l of this.labels) counts[l]!++;
+    return counts;
+  }
+
+  private fill(out: Float32Array, at: number, index: number, rng: Rng | null): void {
+    const f = this.featureSize;
+    const { scale, offset } = this.mapping;
+    const [lo, hi] = rangeBounds(this.protocol.range);
+    const span = hi - lo;
+    const src = this.values;
+    const base = index * f;
+    if (rng) {
+      // Dynamic binarization: a fresh Bernoulli sample of each intensity in [0, 1].
+      for (let k = 0; k < f; k++) {
+        const p = src[base + k]! * scale + offset;
+        out[at + k] = (rng.next() < p ? 1 : 0) * span + lo;
+      }
+    } else {
+      for (let k = 0; k < f; k++) out[at + k] = (src[base + k]! * scale + offset) * span + lo;
+    }
+  }
+
+  /**
+   * The dataset in batches: an async iterator of `{ x, y, indices }` whose tensors the consumer
+   * disposes. The same options (seed, epoch) give the same batches in every run and process.
+   */
+  async *batches(options: BatchOptions): AsyncGenerator<Batch> {
+    const { batchSize, shuffle = false, epoch = 0, dropRemainder = false, layout = 'flat', oneHot = false } = options;
+    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ConfigError('batchSize', 'a positive integer', batchSize);
+    const dynamic = this.protocol.binarization.kind === 'dynamic';
+    if ((shuffle || dynamic) && options.seed === undefined) {
+      throw new ConfigError('seed', shuffle ? 'a seed when shuffle is true' : 'a seed for dynamic binarization', undefined);
+    }
+    if (oneHot && !this.labels) throw new ConfigError('oneHot', 'a labelled dataset', `'${this.name}' has no labels`);
+    const seed = options.seed ?? 0;
+    const order = shuffle ? new Rng(epochSeed(seed, epoch, 1)).permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i);
+    const binarization = this.protocol.binarization;
+    const noise = dynamic && binarization.kind === 'dynamic' ? new Rng(epochSeed(binarization.seed ^ seed, epoch, 2)) : null;
+    const f = this.featureSize;
+    for (let start = 0; start < this.size; start += batchSize) {
+      const n = Math.min(batchSize, this.size - start);
+      if (n < batchSize && dropRemainder) break;
+      const indices = order.slice(start, start + n);
+      const data = new Float32Array(n * f);
+      for (let i = 0; i < n; i++) this.fill(data, i * f, indices[i]!, noise);
+      const x = tf.tensor(data, layout === 'flat' ? [n, f] : [n, ...this.featureShape], 'float32');
+      let y: tf.Tensor | undefined;
+      if (this.labels) {
+        const labels = new Int32Array(n);
+        for (let i = 0; i < n; i++) labels[i] = this.labels[indices[i]!]!;
+        y = oneHot ? oneHotLabels(labels, this.numClasses) : tf.tensor1d(labels, 'int32');
+      }
+      yield y ? { x, y, indices } : { x, indices };
+    }
+  }
+
+  /** Everything at once as one batch (small datasets): `{ x, y }` the caller disposes. */
+  async toTensors(options: Omit<BatchOptions, 'batchSize' | 'dropRemainder'> = {}): Promise<Batch> {
+    for await (const batch of this.batches({ ...options, batchSize: Math.max(1, this.size) })) return batch;
+    throw new DataError(this.name, 'the dataset is empty');
+  }
+}
+
+export function rangeBounds(range: ValueRange): [number, number] {
+  return range === '[-1,1]' ? [-1, 1] : [0, 1];
+}
+
+/** One-hot float32 `[n, numClasses]` from integer labels; a label out of range is a DataError. */
+export function oneHotLabels(labels: ArrayLike<number>, numClasses: number): tf.Tensor2D {
+  const out = new Float32Array(labels.length * numClasses);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (!(Number.isInteger(l) && l >= 0 && l < numClasses)) {
+      throw new DataError('oneHotLabels', `label ${i} is ${l}, expected an integer in [0, ${numClasses - 1}]`);
+    }
+    out[i * numClasses + l] = 1;
+  }
+  return tf.tensor2d(out, [labels.length, numClasses]);
+}
+
+export type { Binarization };

