@@ -4,4 +4,4 @@ export { loadMnist, type LoadMnistOptions, type MnistSplit } from './node/mnist.
 export { loadFashionMnist, FASHION_MNIST_CLASSES, type LoadFashionMnistOptions } from './node/fashion-mnist.js';
 export { loadIdxFile } from './node/idx-file.js';
 export { readMaybeGzip } from './node/read-bytes.js';
-export { loadImageFolder } from './node/image-folder.js';
+export { loadImageFolder, type ImageFolder, type LoadImageFolderOptions } from './node/image-folder.js';

@@ -62,7 +62,11 @@ describe('binarization protocols', () => {
     expect(fnv1a(a.values as Uint8Array)).toBe(FIXED_STOCHASTIC_HASH);
     // Unbiased: the mean of the bits matches the mean intensity (392,000 pixels).
     const grey = await firstBatch(mnist);
-    const mean = (xs: ArrayLike<number>) => Array.prototype.reduce.call(xs, (s: number, v: number) => s + v, 0) as number / xs.length;
+    const mean = (xs: ArrayLike<number>) => {
+      let sum = 0;
+      for (let i = 0; i < xs.length; i++) sum += xs[i]!;
+      return sum / xs.length;
+    };
     expect(Math.abs(mean(a.values) - mean(grey))).toBeLessThan(0.003);
     // Batches deliver the stored sample every epoch.
     expect(Array.from(await firstBatch(a, { epoch: 0 }))).toEqual(Array.from(await firstBatch(a, { epoch: 3 })));
