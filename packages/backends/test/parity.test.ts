@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, Rng } from '@helmholtz/core';
+import { Rng, conv2d, createVariable, dense, tiedDense } from '@helmholtz/core';
 import { maxRelativeError, withNoLeaks } from '@helmholtz/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeBackend, initBackend, type ConcreteBackend } from '../src/index.js';
@@ -28,30 +28,32 @@ function gaussian(rng: Rng, name: string, shape: number[], scale: number): Spec 
   return { name, shape, data };
 }
 
-// A tiny network whose pieces cover matMul (plain and transposeB, the wasm fast path and its
-// custom gradient), bias broadcasting, tanh, sigmoid, conv2d and reductions.
+// A tiny network built from core's layers, whose pieces cover matMul (plain and transposed, the
+// wasm fast path and its custom gradient), bias broadcasting, tanh, sigmoid, conv2d ('same'
+// padding, and its filter gradient, which core computes itself where a backend lacks the
+// Conv2DBackpropFilter kernel, as tfjs-backend-wasm 4.22 does) and reductions.
 const rng = new Rng(20261122);
 const inputs = {
   x: gaussian(rng, 'x', [5, 8], 1),
   target: gaussian(rng, 'target', [5, 4], 0.5),
 };
-const filter = gaussian(rng, 'K', [3, 3, 2, 3], 1 / Math.sqrt(18));
-// Differentiated: the dense weights, and the image under the conv filter. Not the filter itself:
-// tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel (Conv2DBackpropInput it has).
+// Every parameter is differentiated, the conv input image included.
 const params: Spec[] = [
   gaussian(rng, 'W1', [8, 16], 1 / Math.sqrt(8)),
   gaussian(rng, 'b1', [16], 0.1),
-  gaussian(rng, 'W2t', [4, 16], 1 / Math.sqrt(16)), // stored transposed: used with transposeB
+  gaussian(rng, 'W2t', [4, 16], 1 / Math.sqrt(16)), // a tied layer's kernel: used transposed
   gaussian(rng, 'b2', [4], 0.1),
+  gaussian(rng, 'K', [3, 3, 2, 3], 1 / Math.sqrt(18)),
+  gaussian(rng, 'cb', [3], 0.1),
   gaussian(rng, 'image', [2, 6, 6, 2], 1),
 ];
 
-function forward(x: tf.Tensor2D, K: tf.Tensor4D, p: tf.Tensor[]): { y: tf.Tensor2D; features: tf.Tensor4D } {
-  const [W1, b1, W2t, b2, image] = p as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D, tf.Tensor4D];
+function forward(x: tf.Tensor2D, v: tf.Variable[]): { y: tf.Tensor2D; features: tf.Tensor4D } {
+  const [W1, b1, W2t, b2, K, cb, image] = v as [tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable, tf.Variable];
   return tf.tidy(() => {
-    const h = tf.tanh(tf.add(matMul(x, W1), b1)) as tf.Tensor2D;
-    const y = tf.sigmoid(tf.add(matMul(h, W2t, false, true), b2)) as tf.Tensor2D;
-    const features = tf.tanh(tf.conv2d(image, K, 1, 'same'));
+    const h = dense(x, { kernel: W1, bias: b1 }, 'tanh');
+    const y = tiedDense(h, { kernel: W2t }, b2, 'sigmoid');
+    const features = conv2d(image as tf.Tensor as tf.Tensor4D, { kernel: K, bias: cb }, { padding: 'same', activation: 'tanh' });
     return { y, features };
   });
 }
@@ -67,21 +69,22 @@ async function runOn(backend: ConcreteBackend): Promise<Outcome> {
     // Tensors are created after the switch so each lives on the backend under test.
     const x = tf.tensor2d(inputs.x.data, inputs.x.shape as [number, number]);
     const target = tf.tensor2d(inputs.target.data, inputs.target.shape as [number, number]);
-    const K = tf.tensor4d(filter.data, filter.shape as [number, number, number, number]);
-    const p = params.map((s) => tf.tensor(s.data, s.shape));
-    const { y, features } = forward(x, K, p);
-    const loss = (...ps: tf.Tensor[]): tf.Scalar => {
-      const out = forward(x, K, ps);
+    const v = params.map((s) => createVariable(tf.tensor(s.data, s.shape), `parity/${s.name}`));
+    const { y, features } = forward(x, v);
+    const loss = (): tf.Scalar => {
+      const out = forward(x, v);
       return tf.tidy(() => {
         const fit = tf.mean(tf.square(tf.sub(out.y, target)));
         const energy = tf.mean(tf.square(out.features));
+        tf.dispose([out.y, out.features]);
         return tf.add(fit, energy) as tf.Scalar;
       });
     };
-    const grads = tf.grads(loss)(p);
+    const { value, grads } = tf.variableGrads(loss, v);
+    const ordered = v.map((variable) => grads[variable.name]!);
     const outputs = [await y.data(), await features.data()] as Float32Array[];
-    const gradients = (await Promise.all(grads.map((g) => g.data()))) as Float32Array[];
-    tf.dispose([x, target, K, ...p, y, features, ...grads]);
+    const gradients = (await Promise.all(ordered.map((g) => g.data()))) as Float32Array[];
+    tf.dispose([x, target, y, features, value, ...ordered, ...v]);
     return { outputs, gradients };
   }, `parity on ${backend}`);
 }
