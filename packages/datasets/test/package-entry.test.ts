@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -41,6 +42,17 @@ describe('@helmholtz/datasets entry points', () => {
       expect(modules.filter((m) => m.startsWith('node:') || NODE_ONLY.has(m))).toEqual([]);
       expect(modules).toContain('@tensorflow/tfjs-core');
     }
+  });
+
+  it('a resolver with the "browser" condition gets the browser build from the bare package name', () => {
+    // What a bundler targeting the web does; Node's --conditions flag plays the bundler here.
+    const probe = (conditions: string[]) =>
+      execFileSync(process.execPath, [...conditions, '--input-type=module', '-e', "const m = await import('@helmholtz/datasets'); console.log(JSON.stringify(['loadMnist' in m, 'loadImageFolder' in m]))"], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        encoding: 'utf8',
+      }).trim();
+    expect(probe(['--conditions=browser'])).toBe('[true,false]');
+    expect(probe([])).toBe('[true,true]');
   });
 
   it('the bare-import scan does see Node modules where they are (the Node build)', () => {

@@ -6,7 +6,7 @@ import { Dataset } from '../dataset.js';
 import { FASHION_SPLIT_VERSION, FASHION_TEST_PER_CLASS, fashionMnistSplit } from '../fashion-split.js';
 
 export interface LoadFashionMnistOptions {
-  /** 'train' (60,002 images, the default) or 'test' (10,000): see `fashionMnistSplit`. */
+  /** 'train' (60,000 images, the default) or 'test' (10,000): see `fashionMnistSplit`. */
   split?: 'train' | 'test';
 }
 
