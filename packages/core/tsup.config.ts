@@ -6,6 +6,9 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // Shared chunks in the CJS build too: one copy of each error class across index, node and
+  // testing, so `instanceof` holds whichever entry threw.
+  splitting: true,
   target: 'es2022',
   // tfjs-core is a peer: bundling it would split the kernel registry.
   external: [/^@tensorflow\/(?!tfjs-core\/dist\/)/, /^@helmholtz\//, '@tensorflow/tfjs-core'],

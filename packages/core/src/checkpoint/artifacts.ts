@@ -16,9 +16,12 @@ import {
 } from './format.js';
 
 /**
- * The part of a tfjs optimizer a checkpoint needs. `tf.train.adam()` and the other
- * `tf.train` optimizers fit: their state (Adam's moments, the step count) comes out of
- * `getWeights()` in a fixed order and goes back in by position through `setWeights()`.
+ * The part of an optimizer a checkpoint needs: its state (Adam's moments, the step count) comes
+ * out of `getWeights()` in a fixed order and goes back in by position through `setWeights()`.
+ * Use core's `ParameterGroupOptimizer` (`createOptimizer`): its `setWeights` checks the slot
+ * count and shapes before anything changes and frees the state it replaces. A raw `tf.train`
+ * optimizer fits the type, but its `setWeights` does neither, so restoring into one that already
+ * has state leaks tensors and a mismatched checkpoint can be assigned to the wrong slots.
  */
 export interface CheckpointOptimizer {
   getWeights(): Promise<NamedTensor[]>;
@@ -290,20 +293,25 @@ export async function restoreFromArtifacts(
   }
   if (problems.length) throw new CheckpointError(location, problems.join('; '));
 
-  for (const [path, v] of leaves) {
-    const t = decode(buffer, modelWeights.get(path)!);
-    v.assign(t);
-    t.dispose();
-  }
+  // Optimizers first: their setWeights makes the last checks (slot counts, shapes), so a
+  // checkpoint they reject leaves the model's variables untouched.
   for (const [key, list] of optimizerWeights) {
     const prefix = `${OPTIMIZER_WEIGHT_PREFIX}${key}/`;
     const named = list.map((l) => ({ name: l.spec.name.slice(prefix.length), tensor: decode(buffer, l) }));
     try {
       // tfjs optimizers copy what they are given into variables of their own.
       await options.optimizers![key]!.setWeights(named);
+    } catch (e) {
+      const problem = e instanceof CheckpointError ? e.problem : e instanceof Error ? e.message : String(e);
+      throw new CheckpointError(location, `optimizer '${key}': ${problem}; no model variable was changed`);
     } finally {
       tf.dispose(named.map((n) => n.tensor));
     }
+  }
+  for (const [path, v] of leaves) {
+    const t = decode(buffer, modelWeights.get(path)!);
+    v.assign(t);
+    t.dispose();
   }
   return { config: record.config, state: record.state, metadata: record.metadata, createdAt: record.createdAt };
 }

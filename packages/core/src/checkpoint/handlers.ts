@@ -17,6 +17,11 @@ function locationOf(handler: tf.io.IOHandler | CheckpointHandler): string {
   return 'location' in handler && typeof handler.location === 'string' ? handler.location : 'IOHandler';
 }
 
+function handlerMethods(handler: object): string {
+  const keys = Object.keys(handler ?? {}).filter((k) => typeof (handler as Record<string, unknown>)[k] === 'function');
+  return keys.length ? `methods ${keys.join(', ')}` : 'no methods';
+}
+
 function asCheckpointError(e: unknown, location: string, action: string): CheckpointError {
   if (e instanceof CheckpointError) return e;
   const error = new CheckpointError(location, `${action} failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -34,7 +39,7 @@ export async function saveCheckpoint(
   contents: CheckpointContents,
 ): Promise<tf.io.SaveResult> {
   const location = locationOf(target);
-  if (typeof target.save !== 'function') throw new CheckpointError(location, 'this handler cannot save');
+  if (typeof target.save !== 'function') throw new CheckpointError(location, `expected a tfjs IOHandler with a save() method, got one with ${handlerMethods(target)}`);
   const artifacts = await toCheckpointArtifacts(contents, location);
   try {
     return await target.save(artifacts);
@@ -52,7 +57,7 @@ export async function loadCheckpoint(
   options: RestoreOptions,
 ): Promise<RestoredCheckpoint> {
   const location = options.location ?? locationOf(source);
-  if (typeof source.load !== 'function') throw new CheckpointError(location, 'this handler cannot load');
+  if (typeof source.load !== 'function') throw new CheckpointError(location, `expected a tfjs IOHandler with a load() method, got one with ${handlerMethods(source)}`);
   let artifacts: tf.io.ModelArtifacts;
   try {
     artifacts = await source.load();

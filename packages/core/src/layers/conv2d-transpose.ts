@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RngLike } from '../random/rng.js';
 import { applyActivation } from './activations.js';
-import { conv2dTransposeOp, type Padding } from './conv-ops.js';
+import { conv2dTransposeOp, type Padding } from '../fast/conv.js';
 import { checkPadding, pair, type ConvForwardOptions } from './conv2d.js';
 import type { Initializer, InitializerName } from './initializers.js';
 import { initVariable, layerSetup, positiveInteger } from './params.js';

@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '../errors.js';
 import type { RngLike } from '../random/rng.js';
 import { applyActivation, type Activation, type ActivationName } from './activations.js';
-import { conv2dOp, type Padding } from './conv-ops.js';
+import { conv2dOp, type Padding } from '../fast/conv.js';
 import type { Initializer, InitializerName } from './initializers.js';
 import { initVariable, layerSetup, positiveInteger } from './params.js';
 import { expectShape, layerNameOf } from './shape-check.js';
 
-export type { Padding } from './conv-ops.js';
+export type { Padding } from '../fast/conv.js';
 
 /** A 2-D convolution, NHWC: kernel [kh, kw, inputChannels, filters], bias [filters] (optional). */
 export type Conv2dParams = { kernel: tf.Variable; bias?: tf.Variable };

@@ -1,17 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.js';
-import { toRng, type RngLike } from '../random/rng.js';
+import { Rng } from '../random/rng.js';
 
 /**
  * Inverted dropout (Srivastava et al. 2014): in training, zeroes each element with
  * probability `rate` and scales the survivors by 1 / (1 − rate), so the expected value is
- * unchanged and inference needs no rescaling. The mask comes from `rng`: one seed, one mask.
+ * unchanged and inference needs no rescaling. Masks come from `rng`, which advances: each call draws a fresh mask, and one seed reproduces
+ * the sequence.
  * When not training (or rate = 0) it returns a copy of `x`.
  */
-export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: RngLike, training: boolean): T {
+export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng, training: boolean): T {
   if (!(rate >= 0 && rate < 1)) throw new ConfigError('dropout rate', 'a number in [0, 1)', rate);
   if (!training || rate === 0) return tf.clone(x);
-  const gen = toRng(rng);
+  // Only a generator: a seed number here would give the same mask at every call, a silent bug.
+  if (!(rng instanceof Rng)) throw new ConfigError('rng', 'an Rng (a number would repeat the same mask every step)', rng);
+  const gen = rng;
   return tf.tidy(() => {
     const keep = tf.cast(tf.greaterEqual(gen.uniform(x.shape), rate), x.dtype);
     return tf.mul(x, tf.mul(keep, 1 / (1 - rate))) as T;

@@ -26,7 +26,6 @@ export {
   type Conv2dTransposeParams,
   type Conv2dTransposeOptions,
 } from './conv2d-transpose.js';
-export { conv2dFilterGradient } from './conv-ops.js';
 export { createBatchNorm, batchNorm, type BatchNormParams, type BatchNormOptions } from './batch-norm.js';
 export { dropout } from './dropout.js';
 export { gaussianNoise } from './gaussian-noise.js';

@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.js';
 
-/** The four 32-bit words of an {@link Rng}; plain JSON, so it fits in a checkpoint. */
-export type RngState = [number, number, number, number];
+/**
+ * The position of an {@link Rng}: sfc32's four 32-bit words, then the pending Box-Muller normal
+ * (null when none). Plain JSON, so it fits in a checkpoint; four words alone are accepted too.
+ */
+export type RngState = [number, number, number, number, number | null];
 
 // splitmix32 spreads a small integer seed over 32 bits so nearby seeds give unrelated streams.
 function splitmix32(seed: number): () => number {
@@ -41,18 +44,27 @@ export class Rng {
   }
 
   /** Restores a generator from {@link Rng.state}. */
-  static fromState(state: RngState): Rng {
-    if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w))) {
-      throw new ConfigError('rng state', 'four 32-bit integers', state);
-    }
+  static fromState(state: RngState | [number, number, number, number]): Rng {
+    const words = Array.isArray(state) ? state.slice(0, 4) : [];
+    const spare = Array.isArray(state) ? (state[4] ?? null) : null;
+    const ok =
+      Array.isArray(state) &&
+      (state.length === 4 || state.length === 5) &&
+      words.every((w) => Number.isInteger(w)) &&
+      (spare === null || Number.isFinite(spare));
+    if (!ok) throw new ConfigError('rng state', 'four 32-bit integers and an optional pending normal (number or null)', state);
     const rng = new Rng(0);
-    [rng.a, rng.b, rng.c, rng.d] = state.map((w) => w >>> 0) as RngState;
+    [rng.a, rng.b, rng.c, rng.d] = words.map((w) => (w as number) >>> 0) as [number, number, number, number];
+    rng.spareNormal = spare;
     return rng;
   }
 
-  /** The generator's position, to save with a checkpoint and resume the same stream. */
+  /**
+   * The generator's position, to save with a checkpoint and resume the same stream. Plain JSON:
+   * the four words of sfc32 and the second Box-Muller normal held for the next `normal()`.
+   */
   state(): RngState {
-    return [this.a, this.b, this.c, this.d];
+    return [this.a, this.b, this.c, this.d, this.spareNormal];
   }
 
   nextUint32(): number {

@@ -29,7 +29,7 @@ describe('browser checkpoint targets outside a browser', () => {
     await expect(saveCheckpoint(handler, { params: model.params, config: model.config })).rejects.toThrow(
       /checkpoint downloads:\/\/rbm: document is not available/,
     );
-    await expect(loadCheckpoint(handler, { params: model.params })).rejects.toThrow(/this handler cannot load/);
+    await expect(loadCheckpoint(handler, { params: model.params })).rejects.toThrow(/expected a tfjs IOHandler with a load\(\) method, got one with methods save/);
     disposeModel(model);
   });
 });

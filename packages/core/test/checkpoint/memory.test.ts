@@ -12,6 +12,7 @@ import {
 import { CheckpointError } from '../../src/errors.js';
 import { flattenParams } from '../../src/params/index.js';
 import { Rng } from '../../src/random/index.js';
+import { createOptimizer } from '../../src/optim/index.js';
 import { expectAllClose, maxRelativeError, TEST_BACKENDS, useBackend, withNoLeaks } from '../../src/testing.js';
 import { adamStep, disposeModel, snapshot, stepDeltas, tinyModel } from './fixtures.js';
 
@@ -218,6 +219,24 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     const newer = { ...artifacts, userDefinedMetadata: { helmholtz: { formatVersion: 2 } } };
     await expect(restoreFromArtifacts(newer, { params: model.params })).rejects.toThrow(/formatVersion <= 1, found 2/);
     disposeModel(model);
+  });
+
+  it('optimizer state the optimizer rejects leaves every model variable unchanged', async () => {
+    await useBackend(backend);
+    const a = tinyModel(1);
+    const sgd = createOptimizer({ kind: 'sgd', learningRate: 0.1 }, a.params);
+    const artifacts = await toCheckpointArtifacts({ params: a.params, config: a.config, optimizers: { opt: sgd } });
+    const b = tinyModel(2);
+    const adam = createOptimizer({ kind: 'adam', learningRate: 0.1 }, b.params); // expects 2 slots per variable
+    const before = snapshot(b.params, flattenParams);
+    const error = await restoreFromArtifacts(artifacts, { params: b.params, optimizers: { opt: adam }, location: 'ckpt' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect((error as Error).message).toMatch(/^checkpoint ckpt: optimizer 'opt': expected "iter" and 2 slot\(s\).*no model variable was changed/);
+    expect(snapshot(b.params, flattenParams)).toEqual(before);
+    sgd.dispose();
+    adam.dispose();
+    disposeModel(a);
+    disposeModel(b);
   });
 
   it('an optimizer the checkpoint does not hold is named', async () => {

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/errors.js';
 import {
   conv2d,
-  conv2dFilterGradient,
   conv2dTranspose,
   convOutputSize,
   convTransposeOutputSize,
@@ -12,6 +11,7 @@ import {
   createConv2dTranspose,
   type Padding,
 } from '../../src/layers/index.js';
+import { conv2dFilterGradient } from '../../src/fast/index.js';
 import { disposeParams } from '../../src/params/tree.js';
 import { Rng } from '../../src/random/rng.js';
 import { expectAllClose, expectNoLeaks, TEST_BACKENDS, useBackend } from '../../src/testing.js';

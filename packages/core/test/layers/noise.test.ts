@@ -31,16 +31,28 @@ describe.each(TEST_BACKENDS)('dropout and Gaussian noise on %s', (backend) => {
   it('dropout with the same seed gives the same mask, and is the identity when not training', async () => {
     await useBackend(backend);
     const x = tf.range(1, 65);
-    const a = dropout(x, 0.5, 17, true);
+    const a = dropout(x, 0.5, new Rng(17), true);
     const b = dropout(x, 0.5, new Rng(17), true);
-    const c = dropout(x, 0.5, 18, true);
+    const c = dropout(x, 0.5, new Rng(18), true);
     expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
     expect(Array.from(a.dataSync())).not.toEqual(Array.from(c.dataSync()));
-    const id = expectOnlyReturnedTensors(() => dropout(x, 0.5, 17, false));
+    const id = expectOnlyReturnedTensors(() => dropout(x, 0.5, new Rng(17), false));
     expect(id).not.toBe(x);
     expectAllClose(id, x, 0);
-    expect(() => dropout(x, 1, 0, true)).toThrow(ConfigError);
+    expect(() => dropout(x, 1, new Rng(0), true)).toThrow(ConfigError);
     tf.dispose([x, a, b, c, id]);
+  });
+
+  it('successive calls with one generator draw fresh masks; a seed number is refused', async () => {
+    await useBackend(backend);
+    const x = tf.ones([64]);
+    const rng = new Rng(3);
+    const first = dropout(x, 0.5, rng, true);
+    const second = dropout(x, 0.5, rng, true);
+    expect(Array.from(first.dataSync())).not.toEqual(Array.from(second.dataSync()));
+    expect(() => dropout(x, 0.5, 3 as never, true)).toThrow(/an Rng \(a number would repeat the same mask every step\)/);
+    expect(() => gaussianNoise(x, 0.5, 3 as never, true)).toThrow(ConfigError);
+    tf.dispose([x, first, second]);
   });
 
   it('Gaussian noise has the requested standard deviation and zero mean; identity when not training', async () => {
@@ -58,7 +70,7 @@ describe.each(TEST_BACKENDS)('dropout and Gaussian noise on %s', (backend) => {
     expect(Math.abs(sum / n)).toBeLessThan((4 * 0.5) / Math.sqrt(n));
     // SD of the sample SD ≈ σ / sqrt(2n) ≈ 0.0025.
     expect(Math.abs(Math.sqrt(sq / n) - 0.5)).toBeLessThan(0.01);
-    const id = gaussianNoise(x, 0.5, 2, false);
+    const id = gaussianNoise(x, 0.5, new Rng(2), false);
     expectAllClose(id, x, 0);
     tf.dispose([x, y, id]);
   });

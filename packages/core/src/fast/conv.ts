@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from '../fast/matmul.js';
+import { matMul } from './matmul.js';
 
 export type Padding = 'same' | 'valid';
 
