@@ -72,13 +72,29 @@ async function importRegistering(ctx: LoaderContext, pkg: string, tfName: string
   };
 }
 
+// tfjs-node and tfjs-node-gpu both register a backend named "tensorflow", and only one can be
+// loaded in a process. Which one this package loaded is kept here, so a later request for the
+// other is refused instead of silently running on the first.
+let tensorflowPackage: string | null = null;
+
 const tensorflowLoader =
   (pkg: string): Loader =>
   async (ctx) => {
     if (ctx.platform !== 'node') {
       return { ok: false, reason: `${pkg} runs only in Node`, fix: 'In a browser choose "webgpu", "webgl" or "wasm"' };
     }
-    return (await importRegistering(ctx, pkg, 'tensorflow')) ?? { ok: true, tfName: 'tensorflow' };
+    if (tensorflowPackage !== null && tensorflowPackage !== pkg) {
+      return {
+        ok: false,
+        reason: `${tensorflowPackage} is already loaded in this process and owns the "tensorflow" backend`,
+        fix: `Load one of @tensorflow/tfjs-node and @tensorflow/tfjs-node-gpu per process: start a new process for ${pkg}`,
+      };
+    }
+    const registeredBefore = tf.findBackendFactory('tensorflow') != null;
+    const missing = await importRegistering(ctx, pkg, 'tensorflow');
+    if (missing) return missing;
+    if (!registeredBefore) tensorflowPackage = pkg;
+    return { ok: true, tfName: 'tensorflow' };
   };
 
 /** Adapter probe plus backend import, shared by the browser and the Dawn path. */
