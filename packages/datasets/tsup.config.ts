@@ -6,8 +6,6 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
-  // Shared chunks in CJS too: one copy of each class across entry points.
-  splitting: true,
   target: 'es2022',
   // import.meta.url locates the data packages; the CJS build needs it shimmed.
   shims: true,

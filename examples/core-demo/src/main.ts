@@ -113,7 +113,9 @@ async function main(): Promise<void> {
   const after = await reconstructionLoss(model, testSet);
   console.log(`test reconstruction loss (nats per image): ${before.toFixed(1)} before training, ${after.toFixed(1)} after ${history.epochs.length} epochs`);
 
-  const originals = (await take(testSet, 16).toTensors()).x as tf.Tensor2D;
+  const first = await take(testSet, 16).toTensors();
+  tf.dispose(first.y ?? []);
+  const originals = first.x as tf.Tensor2D;
   const pictures = tf.tidy(() => {
     const x = originals;
     const reconstructions = tf.sigmoid(reconstructLogits(model, x));

@@ -6,3 +6,5 @@ export { parseIdx, isGzip, type IdxArray, type IdxType } from './idx.js';
 export { datasetFromIdx, type IdxPairSource } from './idx-dataset.js';
 export { fashionMnistSplit, identicalGroups, fnv1a, FASHION_TEST_PER_CLASS, FASHION_SPLIT_VERSION } from './fashion-split.js';
 export * from './synthetic/index.js';
+export type { LoadMnistOptions, MnistSplit } from './load-options.js';
+export type { ByteSource } from './browser/read-bytes.js';

@@ -21,6 +21,8 @@ export interface DatasetInit {
   numClasses?: number;
   protocol: DatasetProtocol;
   mapping?: ValueMapping;
+  /** Position of each example in the source as loaded (default: its own position); kept through subsets. */
+  origin?: Int32Array;
 }
 
 export interface BatchOptions {
@@ -51,9 +53,20 @@ function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Seed of an epoch: distinct epochs of one seed give unrelated streams. */
-export function epochSeed(seed: number, epoch: number, purpose: number): number {
-  return new Rng((seed >>> 0) ^ Math.imul(epoch + 1, 0x9e3779b1) ^ Math.imul(purpose, 0x85ebca6b)).nextSeed();
+/**
+ * Seed of one stream of an epoch: a chain of generators, so every input (seeds, epoch,
+ * purpose) changes the result and none can cancel another (as `a ^ b` would for a = b).
+ */
+export function epochSeed(seeds: readonly number[], epoch: number, purpose: number): number {
+  let key = new Rng(purpose).nextSeed();
+  for (const s of [...seeds, epoch]) key = new Rng(key).nextSeed() ^ new Rng(s).nextSeed();
+  return new Rng(key >>> 0).nextSeed();
+}
+
+function checkInteger(field: string, value: number | undefined, min = 0): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+    throw new ConfigError(field, `an integer >= ${min}`, value);
+  }
 }
 
 /**
@@ -72,6 +85,7 @@ export class Dataset {
   readonly mapping: ValueMapping;
   readonly size: number;
   readonly featureSize: number;
+  readonly origin: Int32Array | undefined;
 
   constructor(init: DatasetInit) {
     this.name = init.name;
@@ -82,6 +96,7 @@ export class Dataset {
     this.protocol = init.protocol;
     this.mapping = init.mapping ?? { scale: 1, offset: 0 };
     this.featureSize = product(init.featureShape);
+    this.origin = init.origin;
     if (!Number.isInteger(this.featureSize) || this.featureSize <= 0) {
       throw new ShapeError(`dataset '${this.name}' feature shape`, 'positive integer dimensions', [...init.featureShape]);
     }
@@ -123,6 +138,7 @@ export class Dataset {
       numClasses: this.numClasses,
       protocol: this.protocol,
       mapping: this.mapping,
+      origin: this.origin,
       ...changes,
     });
   }
@@ -132,15 +148,18 @@ export class Dataset {
     const f = this.featureSize;
     const values = new (this.values.constructor as Uint8ArrayConstructor | Float32ArrayConstructor)(indices.length * f);
     const labels = this.labels ? new Int32Array(indices.length) : undefined;
+    const origin = new Int32Array(indices.length);
     for (let i = 0; i < indices.length; i++) {
       const j = indices[i]!;
       if (!(j >= 0 && j < this.size)) throw new ConfigError('indices', `integers in [0, ${this.size - 1}]`, j);
       values.set(this.values.subarray(j * f, (j + 1) * f), i * f);
       if (labels) labels[i] = this.labels![j]!;
+      origin[i] = this.originOf(j);
     }
     return this.with({
       values,
       labels,
+      origin,
       protocol: { ...this.protocol, subset: [...(this.protocol.subset ?? []), note] },
     });
   }
@@ -150,6 +169,11 @@ export class Dataset {
     const out = new Float32Array(this.featureSize);
     this.fill(out, 0, index, null);
     return out;
+  }
+
+  /** Position of example `index` in the source as loaded, whatever subsets were taken since. */
+  originOf(index: number): number {
+    return this.origin ? this.origin[index]! : index;
   }
 
   /** Per-class example counts (empty when unlabelled). */
@@ -189,10 +213,15 @@ export class Dataset {
       throw new ConfigError('seed', shuffle ? 'a seed when shuffle is true' : 'a seed for dynamic binarization', undefined);
     }
     if (oneHot && !this.labels) throw new ConfigError('oneHot', 'a labelled dataset', `'${this.name}' has no labels`);
+    // Dynamic binarization must be told the epoch: a default of 0 would quietly give the same
+    // sample every epoch, which is the fixed protocol under another name.
+    if (dynamic && options.epoch === undefined) throw new ConfigError('epoch', 'the epoch number for dynamic binarization', undefined);
+    checkInteger('epoch', options.epoch);
+    checkInteger('seed', options.seed, -(2 ** 53));
     const seed = options.seed ?? 0;
-    const order = shuffle ? new Rng(epochSeed(seed, epoch, 1)).permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i);
+    const order = shuffle ? new Rng(epochSeed([seed], epoch, 1)).permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i);
     const binarization = this.protocol.binarization;
-    const noise = dynamic && binarization.kind === 'dynamic' ? new Rng(epochSeed(binarization.seed ^ seed, epoch, 2)) : null;
+    const noise = dynamic && binarization.kind === 'dynamic' ? new Rng(epochSeed([binarization.seed, seed], epoch, 2)) : null;
     const f = this.featureSize;
     for (let start = 0; start < this.size; start += batchSize) {
       const n = Math.min(batchSize, this.size - start);

@@ -2,5 +2,5 @@
 // Files or bytes. In Node the package's "node" export condition serves ./node.ts instead, whose
 // loadMnist and loadFashionMnist read the data embedded in npm packages.
 export * from './common.js';
-export { loadMnist, loadFashionMnist, type LoadIdxPairOptions } from './browser/idx-loaders.js';
-export { readBytes, type ByteSource } from './browser/read-bytes.js';
+export { loadMnist, loadFashionMnist } from './browser/idx-loaders.js';
+export { readBytes } from './browser/read-bytes.js';

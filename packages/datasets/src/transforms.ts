@@ -1,5 +1,6 @@
 import { ConfigError, Rng } from '@helmholtz/core';
-import { Dataset } from './dataset.js';
+import { Dataset, epochSeed } from './dataset.js';
+import { fnv1a } from './fashion-split.js';
 import type { Binarization, ValueRange } from './protocol.js';
 
 /** Delivers values in [0, 1] or, by 2v − 1, in [-1, 1] (e.g. for a GAN with a tanh output). */
@@ -26,8 +27,9 @@ function checkIntensities(ds: Dataset, what: string): void {
  * Binarizes images whose intensities are in [0, 1] with one of the three protocols of the
  * literature. The protocol is recorded in `protocol.binarization`.
  * - `threshold`: value > threshold becomes 1 (computed now);
- * - `fixed-stochastic`: value v becomes 1 with probability v, sampled once now from `seed`
- *   in example order, so the same seed gives the same bytes in every process;
+ * - `fixed-stochastic`: value v becomes 1 with probability v, sampled once now; an image's
+ *   sample depends only on `seed`, its source and split and its position in the source, so
+ *   the same seed gives the same bytes in every process, before or after taking subsets;
  * - `dynamic`: the dataset keeps its intensities and `batches()` draws a fresh sample per epoch.
  */
 export function binarize(ds: Dataset, binarization: Exclude<Binarization, { kind: 'none' }>): Dataset {
@@ -46,9 +48,17 @@ export function binarize(ds: Dataset, binarization: Exclude<Binarization, { kind
       return ds.with({ values, mapping: { scale: 1, offset: 0 }, protocol });
     }
     case 'fixed-stochastic': {
-      const rng = new Rng(checkSeed(binarization.seed));
+      // Each image's sample depends only on the seed, the source and split, and the image's
+      // position in the source: the same bytes whether subsets are taken before or after, and
+      // unrelated draws for the training and test images of one seed.
+      const source = fnv1a(new TextEncoder().encode(`${ds.protocol.source}|${ds.protocol.split}`));
+      const seed = checkSeed(binarization.seed);
+      const f = ds.featureSize;
       const values = new Uint8Array(ds.values.length);
-      for (let i = 0; i < values.length; i++) values[i] = rng.next() < ds.values[i]! * s + offset ? 1 : 0;
+      for (let e = 0; e < ds.size; e++) {
+        const rng = new Rng(epochSeed([seed, source], ds.originOf(e), 3));
+        for (let k = e * f; k < (e + 1) * f; k++) values[k] = rng.next() < ds.values[k]! * s + offset ? 1 : 0;
+      }
       return ds.with({ values, mapping: { scale: 1, offset: 0 }, protocol });
     }
     case 'dynamic':
@@ -109,7 +119,7 @@ export function splitValidation(ds: Dataset, options: { validation: number; seed
 export function labelledPerClass(ds: Dataset, perClass: number, seed: number): { labelled: Dataset; unlabelled: Dataset } {
   if (!ds.labels) throw new ConfigError('labelledPerClass', 'a labelled dataset', `'${ds.name}' has no labels`);
   const counts = ds.classCounts();
-  const smallest = Math.min(...counts);
+  const smallest = Math.min(...counts.filter((c) => c > 0));
   checkCount('perClass', perClass, smallest);
   const order = new Rng(checkSeed(seed)).permutation(ds.size);
   const taken = new Array<number>(ds.numClasses).fill(0);

@@ -55,6 +55,8 @@ describe('browser loaders', () => {
   });
 
   it('ask for both files', async () => {
-    await expect(loadMnist({ images } as never)).rejects.toThrow(/\{ images, labels \}/);
+    await expect(loadMnist({ images } as never)).rejects.toThrow(/\{ images, labels \} together .* got "images only"/);
+    await expect(loadMnist()).rejects.toThrow(/a browser has no embedded copy/);
+    await expect(loadMnist({ dir: '/data' })).rejects.toThrow(/a Node process/);
   });
 });

@@ -116,6 +116,16 @@ describe('loadImageFolder', () => {
     expect((error as DataError).message).toContain(dir);
   });
 
+  it('refuses an image format it cannot decode instead of skipping it', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'a.png'), pngBytes(2, 2, uniform([1, 2, 3, 255])));
+    writeFileSync(join(dir, 'b.GIF'), 'GIF89a');
+    const error = await loadImageFolder(dir, { width: 2, height: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataError);
+    expect((error as Error).message).toContain(join(dir, 'b.GIF'));
+    expect((error as Error).message).toMatch(/cannot decode: convert it to PNG or JPEG/);
+  });
+
   it('fails with a DataError naming the file and the decoder message for a corrupt PNG', async () => {
     const dir = freshDir();
     mkdirSync(join(dir, 'cats'));

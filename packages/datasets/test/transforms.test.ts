@@ -83,6 +83,25 @@ describe('binarization protocols', () => {
     expect(differing).toBeGreaterThan(1000);
     expect(new Set(e0)).toEqual(new Set([0, 1]));
     await expect(firstBatch(d)).rejects.toThrow(/seed for dynamic binarization/);
+    await expect(firstBatch(d, { seed: 1 })).rejects.toThrow(/the epoch number for dynamic binarization/);
+    await expect(firstBatch(d, { seed: 1, epoch: 0.5 })).rejects.toThrow(/epoch/);
+  });
+
+  it('dynamic: the binarization seed and the batch seed do not cancel (1,1 differs from 2,2)', async () => {
+    const one = await firstBatch(binarize(mnist, { kind: 'dynamic', seed: 1 }), { seed: 1, epoch: 0 });
+    const two = await firstBatch(binarize(mnist, { kind: 'dynamic', seed: 2 }), { seed: 2, epoch: 0 });
+    const swapped = await firstBatch(binarize(mnist, { kind: 'dynamic', seed: 2 }), { seed: 1, epoch: 0 });
+    const flipped = await firstBatch(binarize(mnist, { kind: 'dynamic', seed: 1 }), { seed: 2, epoch: 0 });
+    expect(Array.from(one)).not.toEqual(Array.from(two));
+    expect(Array.from(swapped)).not.toEqual(Array.from(flipped));
+  });
+
+  it('fixed-stochastic: an image gets the same sample whether subsets are taken before or after', () => {
+    const seed = { kind: 'fixed-stochastic', seed: 123 } as const;
+    const before = binarize(filterClasses(mnist, [3]), seed);
+    const after = filterClasses(binarize(mnist, seed), [3]);
+    expect(Buffer.from(before.values).equals(Buffer.from(after.values))).toBe(true);
+    expect(before.size).toBeGreaterThan(10);
   });
 
   it('refuses to binarize twice or data outside [0, 1]', () => {
@@ -115,6 +134,11 @@ describe('scaling and subsets', () => {
     expect(a.validation.protocol.subset).toEqual(['first 500', 'validation part: 100 of 500 held out for validation with seed 9']);
   });
 
+  it('takes N labelled examples per class of a class subset (absent classes do not count)', () => {
+    const { labelled } = labelledPerClass(filterClasses(mnist, [3, 5]), 5, 1);
+    expect(labelled.classCounts().filter((c) => c > 0)).toEqual([5, 5]);
+  });
+
   it('takes N labelled examples per class and drops the labels of the rest', () => {
     const { labelled, unlabelled } = labelledPerClass(mnist, 10, 4);
     expect(labelled.classCounts()).toEqual(new Array(10).fill(10));
@@ -133,4 +157,4 @@ describe('scaling and subsets', () => {
 });
 
 /** fnv1a of MNIST test[0:500] after fixed-stochastic binarization with seed 123, computed once. */
-const FIXED_STOCHASTIC_HASH = 2407189256;
+const FIXED_STOCHASTIC_HASH = 3272696328;

@@ -7,6 +7,17 @@ import { ConfigError } from '../errors.js';
  */
 export type RngState = [number, number, number, number, number | null];
 
+/** MurmurHash3's 32-bit finalizer: a bijection that spreads every input bit over the output. */
+function fmix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 // splitmix32 spreads a small integer seed over 32 bits so nearby seeds give unrelated streams.
 function splitmix32(seed: number): () => number {
   let s = seed >>> 0;
@@ -34,7 +45,11 @@ export class Rng {
 
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new ConfigError('seed', 'a finite number', seed);
-    const mix = splitmix32(Math.floor(seed) ^ Math.floor(seed / 2 ** 32));
+    // Low 32 bits, xored with a hash of the high part: negative seeds and seeds beyond 2^32 get
+    // streams of their own, while seeds in [0, 2^32) keep their plain value.
+    const whole = Math.floor(seed);
+    const high = Math.floor(whole / 2 ** 32);
+    const mix = splitmix32(high === 0 ? whole >>> 0 : ((whole >>> 0) ^ fmix32(high ^ 0x5bd1e995)) >>> 0);
     this.a = mix();
     this.b = mix();
     this.c = mix();

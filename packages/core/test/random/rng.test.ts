@@ -16,6 +16,12 @@ describe('Rng', () => {
     expect(xs).not.toEqual(zs);
   });
 
+  it('negative seeds and seeds beyond 2^32 do not alias the small ones', () => {
+    const seeds = [0, 1, -1, -2, 2 ** 32, 2 ** 32 + 1, 2 ** 33, 2 ** 31, -(2 ** 31)];
+    const firsts = seeds.map((s) => new Rng(s).nextUint32());
+    expect(new Set(firsts).size).toBe(seeds.length);
+  });
+
   it('state round-trips: a restored generator continues the same stream', () => {
     const a = new Rng(9);
     for (let i = 0; i < 17; i++) a.next();

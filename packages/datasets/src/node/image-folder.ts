@@ -29,8 +29,15 @@ interface RgbaImage {
   data: Uint8Array;
 }
 
+/** Image formats this loader cannot decode: an error, not a silent skip. */
+const UNSUPPORTED_IMAGE_EXTENSIONS = new Set(['.gif', '.webp', '.bmp', '.tif', '.tiff', '.avif', '.heic']);
+
 function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+}
+
+function isUnsupportedImage(name: string): boolean {
+  return UNSUPPORTED_IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
 // Dot-entries (.DS_Store, .git) are tool litter, not data.
@@ -57,6 +64,9 @@ async function listEntries(dir: string): Promise<{ folders: string[]; images: st
     if (isHidden(entry.name)) continue;
     if (entry.isDirectory()) folders.push(entry.name);
     else if (isImageFile(entry.name)) images.push(entry.name);
+    else if (isUnsupportedImage(entry.name)) {
+      throw new DataError(join(dir, entry.name), 'an image format this loader cannot decode: convert it to PNG or JPEG, or move it out of the folder');
+    }
   }
   return { folders: sorted(folders), images: sorted(images) };
 }
@@ -133,8 +143,9 @@ function checkSize(field: string, value: number): number {
 }
 
 /**
- * Loads a folder of PNG and JPEG images (extensions .png, .jpg, .jpeg in any case; other files
- * and dot-entries are ignored). Two layouts:
+ * Loads a folder of PNG and JPEG images (extensions .png, .jpg, .jpeg in any case; GIF, WebP,
+ * BMP, TIFF, AVIF and HEIC files are an error; other files and dot-entries are ignored; JPEG
+ * EXIF orientation is not applied; downscaling is bilinear without antialiasing). Two layouts:
  * - `dir/<class>/<image>`: one sub-folder per class, label i = the i-th folder name in sorted
  *   order (`classNames`); images directly in `dir` beside class folders are an error;
  * - `dir/<image>` with no sub-folders: an unlabelled dataset.

