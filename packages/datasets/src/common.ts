@@ -4,7 +4,8 @@ export { describeProtocol, type Binarization, type DatasetProtocol, type ValueRa
 export { binarize, filterClasses, labelledPerClass, scale, splitValidation, take } from './transforms.js';
 export { parseIdx, isGzip, type IdxArray, type IdxType } from './idx.js';
 export { datasetFromIdx, type IdxPairSource } from './idx-dataset.js';
-export { fashionMnistSplit, identicalGroups, fnv1a, FASHION_TEST_PER_CLASS, FASHION_SPLIT_VERSION } from './fashion-split.js';
+export { fashionMnistSplit, identicalGroups, FASHION_TEST_PER_CLASS, FASHION_SPLIT_VERSION } from './fashion-split.js';
+export { fnv1a } from './hash.js';
 export * from './synthetic/index.js';
 export type { LoadMnistOptions, MnistSplit } from './load-options.js';
 export type { ByteSource } from './browser/read-bytes.js';

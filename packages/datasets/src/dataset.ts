@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, Rng, ShapeError } from '@helmholtz/core';
+import { checkIntegerAtLeast, checkSeed } from './checks.js';
 import type { Binarization, DatasetProtocol, ValueRange } from './protocol.js';
 
 /** Stored values: raw bytes (images as loaded) or floats (synthetic data, decoded files). */
@@ -61,12 +62,6 @@ export function epochSeed(seeds: readonly number[], epoch: number, purpose: numb
   let key = new Rng(purpose).nextSeed();
   for (const s of [...seeds, epoch]) key = new Rng(key).nextSeed() ^ new Rng(s).nextSeed();
   return new Rng(key >>> 0).nextSeed();
-}
-
-function checkInteger(field: string, value: number | undefined, min = 0): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-    throw new ConfigError(field, `an integer >= ${min}`, value);
-  }
 }
 
 /**
@@ -216,8 +211,8 @@ export class Dataset {
     // Dynamic binarization must be told the epoch: a default of 0 would quietly give the same
     // sample every epoch, which is the fixed protocol under another name.
     if (dynamic && options.epoch === undefined) throw new ConfigError('epoch', 'the epoch number for dynamic binarization', undefined);
-    checkInteger('epoch', options.epoch);
-    checkInteger('seed', options.seed, -(2 ** 53));
+    if (options.epoch !== undefined) checkIntegerAtLeast('epoch', options.epoch, 0);
+    if (options.seed !== undefined) checkSeed(options.seed);
     const seed = options.seed ?? 0;
     const order = shuffle ? new Rng(epochSeed([seed], epoch, 1)).permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i);
     const binarization = this.protocol.binarization;

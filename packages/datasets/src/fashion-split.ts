@@ -1,20 +1,11 @@
 import { ConfigError } from '@helmholtz/core';
+import { fnv1a } from './hash.js';
 
 /** Test images per class in the Fashion-MNIST split (10,000 in all, as the official split). */
 export const FASHION_TEST_PER_CLASS = 1000;
 
 /** Version of the split rule below; written into the protocol so a change is never silent. */
 export const FASHION_SPLIT_VERSION = 1;
-
-/** 32-bit FNV-1a of a byte range: a cheap, stable, well-mixed key for an image. */
-export function fnv1a(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) {
-    h ^= bytes[i]!;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 function sameBytes(a: Uint8Array, i: number, j: number, size: number): boolean {
   for (let k = 0; k < size; k++) if (a[i * size + k] !== a[j * size + k]) return false;

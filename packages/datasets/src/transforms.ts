@@ -1,6 +1,7 @@
 import { ConfigError, Rng } from '@helmholtz/core';
 import { Dataset, epochSeed } from './dataset.js';
-import { fnv1a } from './fashion-split.js';
+import { checkSeed } from './checks.js';
+import { fnv1a } from './hash.js';
 import type { Binarization, ValueRange } from './protocol.js';
 
 /** Delivers values in [0, 1] or, by 2v − 1, in [-1, 1] (e.g. for a GAN with a tanh output). */
@@ -67,11 +68,6 @@ export function binarize(ds: Dataset, binarization: Exclude<Binarization, { kind
     default:
       throw new ConfigError('binarization.kind', "'threshold', 'fixed-stochastic' or 'dynamic'", (binarization as { kind: unknown }).kind);
   }
-}
-
-function checkSeed(seed: number): number {
-  if (!Number.isInteger(seed)) throw new ConfigError('seed', 'an integer', seed);
-  return seed;
 }
 
 function checkCount(field: string, n: number, max: number): number {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fashionMnistSplit, fnv1a, identicalGroups } from '../src/fashion-split.js';
+import { fashionMnistSplit, identicalGroups } from '../src/fashion-split.js';
+import { fnv1a } from '../src/hash.js';
 import { loadFashionMnist } from '../src/node/fashion-mnist.js';
 
 describe('loadFashionMnist', () => {

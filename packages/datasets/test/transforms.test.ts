@@ -8,7 +8,7 @@ import { ConfigError } from '@helmholtz/core';
 import { useBackend } from '@helmholtz/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../src/dataset.js';
-import { fnv1a } from '../src/fashion-split.js';
+import { fnv1a } from '../src/hash.js';
 import { loadMnist } from '../src/node/mnist.js';
 import { binarize, filterClasses, labelledPerClass, scale, splitValidation, take } from '../src/transforms.js';
 
@@ -30,7 +30,7 @@ async function firstBatch(ds: Dataset, options: Partial<Parameters<Dataset['batc
 const FIXED_SCRIPT = (src: string) => `
 import { loadMnist } from ${JSON.stringify(join(src, 'node/mnist.ts'))};
 import { binarize, take } from ${JSON.stringify(join(src, 'transforms.ts'))};
-import { fnv1a } from ${JSON.stringify(join(src, 'fashion-split.ts'))};
+import { fnv1a } from ${JSON.stringify(join(src, 'hash.ts'))};
 const ds = binarize(take(await loadMnist({ split: 'test' }), 500), { kind: 'fixed-stochastic', seed: 123 });
 console.log(fnv1a(ds.values));
 `;

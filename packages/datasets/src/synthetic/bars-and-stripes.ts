@@ -1,6 +1,6 @@
 import { ConfigError, Rng } from '@helmholtz/core';
 import { Dataset } from '../dataset.js';
-import { checkCount, checkIntegerAtLeast, checkSeed, syntheticProtocol } from './checks.js';
+import { checkCount, checkIntegerAtLeast, checkSeed, syntheticProtocol } from '../checks.js';
 
 export interface BarsAndStripesOptions {
   count: number;

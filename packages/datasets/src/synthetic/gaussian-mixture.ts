@@ -1,6 +1,6 @@
 import { Rng } from '@helmholtz/core';
 import { Dataset } from '../dataset.js';
-import { syntheticProtocol } from './checks.js';
+import { syntheticProtocol } from '../checks.js';
 
 export interface GaussianMixture {
   /** Points, featureShape `[2]`; `labels` holds each point's mode index. */

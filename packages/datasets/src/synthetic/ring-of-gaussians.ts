@@ -1,4 +1,4 @@
-import { checkCount, checkIntegerAtLeast, checkNonNegative, checkSeed } from './checks.js';
+import { checkCount, checkIntegerAtLeast, checkNonNegative, checkSeed } from '../checks.js';
 import { sampleGaussianMixture, type GaussianMixture } from './gaussian-mixture.js';
 
 export interface RingOfGaussiansOptions {

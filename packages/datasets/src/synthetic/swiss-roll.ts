@@ -1,6 +1,6 @@
 import { Rng } from '@helmholtz/core';
 import { Dataset } from '../dataset.js';
-import { checkCount, checkNonNegative, checkSeed, syntheticProtocol } from './checks.js';
+import { checkCount, checkNonNegative, checkSeed, syntheticProtocol } from '../checks.js';
 
 export interface SwissRollOptions {
   count: number;

@@ -1,5 +1,5 @@
 import { ConfigError } from '@helmholtz/core';
-import type { DatasetProtocol } from '../protocol.js';
+import type { DatasetProtocol } from './protocol.js';
 
 /** A whole number of examples to generate, at least one. */
 export function checkCount(count: number): number {
