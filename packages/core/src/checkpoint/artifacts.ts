@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, formatValue } from '../errors.js';
-import { flattenParams, type ParamTree } from '../params/tree.js';
+import { flattenParams, selectParams, type ParamNode, type ParamTree } from '../params/tree.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -10,22 +10,27 @@ import {
   joinWeightData,
   OPTIMIZER_WEIGHT_PREFIX,
   weightByteLength,
+  type CheckpointDtype,
   type CheckpointMetadata,
   type CheckpointRecord,
   type JsonValue,
 } from './format.js';
 
 /**
- * The part of an optimizer a checkpoint needs: its state (Adam's moments, the step count) comes
- * out of `getWeights()` in a fixed order and goes back in by position through `setWeights()`.
- * Use core's `ParameterGroupOptimizer` (`createOptimizer`): its `setWeights` checks the slot
- * count and shapes before anything changes and frees the state it replaces. A raw `tf.train`
- * optimizer fits the type, but its `setWeights` does neither, so restoring into one that already
- * has state leaks tensors and a mismatched checkpoint can be assigned to the wrong slots.
+ * The part of an optimizer a checkpoint needs: its state comes out of `getWeights()` as named
+ * tensors and goes back in through `setWeights()`.
+ *
+ * Use core's `ParameterGroupOptimizer` (`createOptimizer`): its state is keyed by parameter
+ * path and step counter, matched by name on restore, and it has `validateWeights`, so a
+ * checkpoint holding several optimizers is checked whole before any of them (or any variable)
+ * changes. A raw `tf.train` optimizer fits the type, but it restores by position, frees nothing
+ * it replaces, and cannot be checked beforehand.
  */
 export interface CheckpointOptimizer {
   getWeights(): Promise<NamedTensor[]>;
   setWeights(weights: NamedTensor[]): Promise<void>;
+  /** Throws if `setWeights(weights)` would refuse them; changes nothing. */
+  validateWeights?(weights: NamedTensor[]): void;
 }
 
 /** tfjs's `NamedTensor` (not exported from tfjs-core's root). */
@@ -37,9 +42,11 @@ export interface NamedTensor {
 /** Everything a checkpoint holds. */
 export interface CheckpointContents {
   /** The model's variables, trainable or not (persistent chains are non-trainable leaves). */
-  params: ParamTree;
+  params: ParamTree | readonly ParamNode[];
   /** The model's config; must be JSON. */
   config: unknown;
+  /** The model's kind (`'bernoulli-rbm'`), when the checkpoint is a whole model (see `saveModel`). */
+  kind?: string;
   /** Plain JSON state that is not a tensor, such as `rng.state()`. */
   state?: JsonValue;
   /** Training progress, e.g. `{ epoch: 3, step: 1200 }`. */
@@ -49,8 +56,11 @@ export interface CheckpointContents {
 }
 
 export interface RestoreOptions {
-  /** The tree to load into; every leaf must be in the checkpoint with the same shape and dtype. */
-  params: ParamTree;
+  /**
+   * The tree to load into: every leaf (under `into`, when given) must be in the checkpoint
+   * (under `from`) with the same shape and dtype, unless `allowMissing`.
+   */
+  params: ParamTree | readonly ParamNode[];
   /** Optimizers to restore, by the keys they were saved under. */
   optimizers?: Record<string, CheckpointOptimizer>;
   /**
@@ -59,6 +69,22 @@ export interface RestoreOptions {
    * {@link configMismatch} is a ready-made deep comparison.
    */
   validateConfig?: (saved: JsonValue) => string | null | undefined | void;
+  /**
+   * Read only the checkpoint's weights under this path (`'layers/0'`), named relative to it;
+   * the weights elsewhere are not extras. Default: the whole checkpoint.
+   */
+  from?: string;
+  /**
+   * Load only into the tree's leaves under this path (`'layers/0'`), named relative to it; the
+   * other leaves are left alone. Default: every leaf.
+   */
+  into?: string;
+  /**
+   * Leaves the checkpoint lacks keep their current values instead of refusing the checkpoint
+   * (a DBN loading the RBM of its first layer). Default false. Shapes and dtypes of the leaves
+   * it has are still checked.
+   */
+  allowMissing?: boolean;
   /** Accept checkpoints holding parameters the tree lacks (they are skipped). Default false. */
   ignoreExtraWeights?: boolean;
   /** Where the artifacts came from, for error messages. */
@@ -67,9 +93,15 @@ export interface RestoreOptions {
 
 export interface RestoredCheckpoint {
   config: JsonValue;
+  /** The model kind recorded by `saveModel`, or null. */
+  kind: string | null;
   state: JsonValue;
   metadata: CheckpointMetadata;
   createdAt: string;
+  /** Model paths that were assigned (relative to the tree passed in). */
+  loaded: string[];
+  /** Model paths left alone because the checkpoint lacks them (only with `allowMissing`). */
+  missing: string[];
 }
 
 interface Entry {
@@ -92,6 +124,18 @@ function checkKey(key: string, location: string): void {
   if (key.length === 0 || key.includes('/')) {
     throw new CheckpointError(location, `optimizer key ${formatValue(key)} must be non-empty and contain no "/"`);
   }
+}
+
+/**
+ * The values as the typed array their declared dtype is stored as. tfjs's cpu backend keeps the
+ * source buffer when a tensor is cast (a float32 variable made from a bool tensor hands back a
+ * Uint8Array, one from an int32 tensor an Int32Array), so the bytes of `data()` cannot be
+ * trusted to match `tensor.dtype`.
+ */
+function asDeclaredDtype(values: tf.TypedArray | string[], dtype: CheckpointDtype): Float32Array | Int32Array | Uint8Array {
+  if (dtype === 'float32') return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  if (dtype === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>);
+  return values instanceof Uint8Array ? values : Uint8Array.from(values as ArrayLike<number>, (x) => (x ? 1 : 0));
 }
 
 /**
@@ -125,7 +169,7 @@ export async function toCheckpointArtifacts(
       if (!isCheckpointDtype(tensor.dtype)) {
         throw new CheckpointError(location, `weight '${name}' has dtype ${tensor.dtype}; expected float32, int32 or bool`);
       }
-      const values = (await tensor.data()) as Float32Array | Int32Array | Uint8Array;
+      const values = asDeclaredDtype(await tensor.data(), tensor.dtype);
       chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
       specs.push({ name, shape: [...tensor.shape], dtype: tensor.dtype, group });
     }
@@ -143,6 +187,7 @@ export async function toCheckpointArtifacts(
       state: toJson(contents.state ?? null, 'state', location),
       metadata: toJson(contents.metadata ?? {}, 'metadata', location) as CheckpointMetadata,
       optimizers: optimizerKeys,
+      ...(contents.kind === undefined ? {} : { kind: contents.kind }),
     };
     return {
       format: CHECKPOINT_FORMAT,
@@ -187,6 +232,7 @@ export function readCheckpointRecord(artifacts: tf.io.ModelArtifacts, location: 
     state: record.state ?? null,
     metadata: record.metadata ?? {},
     optimizers: Array.isArray(record.optimizers) ? record.optimizers : [],
+    ...(typeof record.kind === 'string' ? { kind: record.kind } : {}),
   };
 }
 
@@ -250,27 +296,55 @@ export async function restoreFromArtifacts(
     if (problem) throw new CheckpointError(location, `saved config does not match the model's: ${problem}`);
   }
 
-  const modelWeights = new Map<string, Located>();
+  const allWeights = new Map<string, Located>();
   for (const l of located) {
     if ((l.spec.group ?? 'model') !== 'model') continue;
-    if (modelWeights.has(l.spec.name)) throw new CheckpointError(location, `weight '${l.spec.name}' appears twice`);
-    modelWeights.set(l.spec.name, l);
+    if (allWeights.has(l.spec.name)) throw new CheckpointError(location, `weight '${l.spec.name}' appears twice`);
+    allWeights.set(l.spec.name, l);
   }
-  const leaves = flattenParams(options.params);
+  const from = trimPath(options.from);
+  const into = trimPath(options.into);
+  // Checkpoint weights under `from`, keyed by their name below it.
+  const modelWeights = new Map<string, Located>();
+  for (const [name, l] of allWeights) {
+    if (!from) modelWeights.set(name, l);
+    else if (name.startsWith(`${from}/`)) modelWeights.set(name.slice(from.length + 1), l);
+  }
+  if (from && modelWeights.size === 0) {
+    throw new CheckpointError(location, `no weights under '${from}/'; the checkpoint has ${listNames([...allWeights.keys()])}`);
+  }
+  const allLeaves = flattenParams(options.params);
+  const leaves = into ? selectParams(allLeaves, into) : allLeaves;
+  if (into && (leaves.size === 0 || leaves.has(''))) {
+    throw new CheckpointError(location, `the model has no subtree '${into}'; its leaves are ${listNames([...allLeaves.keys()])}`);
+  }
+  const modelPath = (relative: string) => (into ? `${into}/${relative}` : relative);
+  const checkpointPath = (relative: string) => (from ? `${from}/${relative}` : relative);
   const problems: string[] = [];
+  const loaded: [string, tf.Variable, Located][] = [];
+  const missing: string[] = [];
   for (const [path, v] of leaves) {
     const l = modelWeights.get(path);
     const want = `shape ${describeShape(v.shape)} ${v.dtype}`;
     if (!l) {
-      problems.push(`weight '${path}' (${want}) is missing; the checkpoint has ${listNames([...modelWeights.keys()])}`);
+      if (options.allowMissing) missing.push(modelPath(path));
+      else {
+        problems.push(
+          `weight '${checkpointPath(path)}' (${want}) is missing; the checkpoint has ${listNames([...allWeights.keys()])}` +
+            ' (pass allowMissing to keep the values the model has)',
+        );
+      }
     } else if (l.spec.shape.join(',') !== v.shape.join(',') || l.spec.dtype !== v.dtype) {
       problems.push(
-        `weight '${path}': the model expects ${want}, the checkpoint has shape ${describeShape(l.spec.shape)} ${l.spec.dtype}`,
+        `weight '${checkpointPath(path)}': the model expects ${want}, the checkpoint has shape ${describeShape(l.spec.shape)} ${l.spec.dtype}`,
       );
-    }
+    } else loaded.push([modelPath(path), v, l]);
+  }
+  if (options.allowMissing && loaded.length === 0 && problems.length === 0) {
+    problems.push(`none of the model's weights is in the checkpoint (it has ${listNames([...allWeights.keys()])})`);
   }
   if (!options.ignoreExtraWeights) {
-    const extra = [...modelWeights.keys()].filter((name) => !leaves.has(name));
+    const extra = [...modelWeights.keys()].filter((name) => !leaves.has(name)).map(checkpointPath);
     if (extra.length) {
       problems.push(
         `the checkpoint has weights the model lacks: ${listNames(extra)} (pass ignoreExtraWeights to skip them)`,
@@ -293,25 +367,54 @@ export async function restoreFromArtifacts(
   }
   if (problems.length) throw new CheckpointError(location, problems.join('; '));
 
-  // Optimizers first: their setWeights makes the last checks (slot counts, shapes), so a
-  // checkpoint they reject leaves the model's variables untouched.
-  for (const [key, list] of optimizerWeights) {
-    const prefix = `${OPTIMIZER_WEIGHT_PREFIX}${key}/`;
-    const named = list.map((l) => ({ name: l.spec.name.slice(prefix.length), tensor: decode(buffer, l) }));
-    try {
-      // tfjs optimizers copy what they are given into variables of their own.
-      await options.optimizers![key]!.setWeights(named);
-    } catch (e) {
-      const problem = e instanceof CheckpointError ? e.problem : e instanceof Error ? e.message : String(e);
-      throw new CheckpointError(location, `optimizer '${key}': ${problem}; no model variable was changed`);
-    } finally {
-      tf.dispose(named.map((n) => n.tensor));
+  // Every optimizer's state is decoded and checked before any optimizer or variable changes:
+  // a checkpoint refused by the second optimizer must not have restored the first.
+  const decoded = new Map<string, NamedTensor[]>();
+  try {
+    for (const [key, list] of optimizerWeights) {
+      const prefix = `${OPTIMIZER_WEIGHT_PREFIX}${key}/`;
+      decoded.set(key, list.map((l) => ({ name: l.spec.name.slice(prefix.length), tensor: decode(buffer, l) })));
     }
+    for (const [key, named] of decoded) {
+      const optimizer = options.optimizers![key]!;
+      try {
+        optimizer.validateWeights?.(named);
+      } catch (e) {
+        throw new CheckpointError(location, `optimizer '${key}': ${problemOf(e)}; nothing was changed`);
+      }
+    }
+    for (const [key, named] of decoded) {
+      try {
+        // Optimizers copy what they are given into variables of their own.
+        await options.optimizers![key]!.setWeights(named);
+      } catch (e) {
+        // Only an optimizer without validateWeights can fail here.
+        throw new CheckpointError(location, `optimizer '${key}': ${problemOf(e)}; no model variable was changed`);
+      }
+    }
+  } finally {
+    for (const named of decoded.values()) tf.dispose(named.map((n) => n.tensor));
   }
-  for (const [path, v] of leaves) {
-    const t = decode(buffer, modelWeights.get(path)!);
+  for (const [, v, l] of loaded) {
+    const t = decode(buffer, l);
     v.assign(t);
     t.dispose();
   }
-  return { config: record.config, state: record.state, metadata: record.metadata, createdAt: record.createdAt };
+  return {
+    config: record.config,
+    kind: record.kind ?? null,
+    state: record.state,
+    metadata: record.metadata,
+    createdAt: record.createdAt,
+    loaded: loaded.map(([path]) => path),
+    missing,
+  };
+}
+
+function trimPath(path: string | undefined): string {
+  return (path ?? '').replace(/^\/+|\/+$/g, '');
+}
+
+function problemOf(e: unknown): string {
+  return e instanceof CheckpointError ? e.problem : e instanceof Error ? e.message : String(e);
 }

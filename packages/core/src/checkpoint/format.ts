@@ -40,6 +40,8 @@ export interface CheckpointRecord {
   metadata: CheckpointMetadata;
   /** Keys of the optimizers whose weights the checkpoint holds, in save order. */
   optimizers: string[];
+  /** The model's kind, for checkpoints written by `saveModel` (absent otherwise). */
+  kind?: string;
 }
 
 /** The `model.json` of a checkpoint directory (a tfjs `ModelJSON` with a null topology). */

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import { expectSameShape } from '../layers/shape-check.js';
+import { broadcastsTo } from '../probability/broadcast.js';
+import { gaussianLogDensityElements } from '../probability/log-density.js';
 import { binaryCrossEntropyElements } from './binary-cross-entropy.js';
 import { reduce, sumPerExample, type Reduction } from './reduction.js';
-
-const LOG_2PI = Math.log(2 * Math.PI);
 
 /**
  * log p(x | logits) under independent Bernoullis with p = σ(logits), per example (summed over
@@ -13,12 +13,6 @@ const LOG_2PI = Math.log(2 * Math.PI);
 export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor, reduction: Reduction = 'none'): tf.Tensor {
   expectSameShape('bernoulliLogLikelihood logits (must match x)', x, logits);
   return tf.tidy(() => reduce(tf.neg(sumPerExample(binaryCrossEntropyElements(logits, x))), reduction));
-}
-
-function broadcastsTo(small: readonly number[], big: readonly number[]): boolean {
-  if (small.length > big.length) return false;
-  const offset = big.length - small.length;
-  return small.every((d, i) => d === 1 || d === big[i + offset]);
 }
 
 /**
@@ -38,10 +32,5 @@ export function gaussianLogLikelihood(
   if (!broadcastsTo(logVar.shape, x.shape)) {
     throw new ShapeError('gaussianLogLikelihood logVar', `x's shape [${x.shape.join(', ')}] or one that broadcasts to it`, logVar.shape);
   }
-  return tf.tidy(() => {
-    const logVarFull = tf.broadcastTo(logVar, x.shape);
-    const quad = tf.mul(tf.squaredDifference(x, mean), tf.exp(tf.neg(logVarFull)));
-    const terms = tf.add(tf.add(logVarFull, quad), LOG_2PI);
-    return reduce(tf.mul(sumPerExample(terms), -0.5), reduction);
-  });
+  return tf.tidy(() => reduce(sumPerExample(gaussianLogDensityElements(x, mean, logVar)), reduction));
 }

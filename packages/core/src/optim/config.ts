@@ -12,6 +12,16 @@ export type OptimizerKind = 'sgd' | 'momentum' | 'adam' | 'rmsprop';
  * - rmsprop: learningRate, decay [0.9], momentum [0], epsilon [backend epsilon]
  * Any kind may clip: `clipNorm` caps the global norm of the group's gradients, `clipValue`
  * each element (value clipping runs first when both are set).
+ *
+ * Any kind may decay weights, after clipping:
+ * - `weightDecay` λ adds λ·w to each gradient (L2 regularisation, the "weight cost" of RBM
+ *   recipes: Hinton 2010, "A Practical Guide to Training RBMs", sec. 10); with Adam it is
+ *   rescaled by the moments like the rest of the gradient.
+ * - `decoupledWeightDecay` λ shrinks each weight by w ← w − lr_t·λ·w before the update
+ *   (AdamW: Loshchilov & Hutter 2019), independent of the gradient's scale.
+ * - `excludeBiasesFromDecay` leaves parameters of rank 0 or 1 (biases, batch-norm scale and
+ *   shift) undecayed, as those recipes do. Default false.
+ * Every other key is a {@link ConfigError} that lists the valid ones.
  */
 export interface OptimizerConfig {
   kind: OptimizerKind;
@@ -24,6 +34,9 @@ export interface OptimizerConfig {
   decay?: number;
   clipNorm?: number;
   clipValue?: number;
+  weightDecay?: number;
+  decoupledWeightDecay?: number;
+  excludeBiasesFromDecay?: boolean;
 }
 
 /** A validated config with its schedules as functions. */
@@ -38,6 +51,9 @@ export interface ResolvedOptimizerConfig {
   decay: number;
   clipNorm: number | undefined;
   clipValue: number | undefined;
+  weightDecay: number;
+  decoupledWeightDecay: number;
+  excludeBiasesFromDecay: boolean;
 }
 
 const KINDS: readonly OptimizerKind[] = ['sgd', 'momentum', 'adam', 'rmsprop'];
@@ -50,6 +66,16 @@ const FIELDS: Record<OptimizerKind, readonly string[]> = {
   rmsprop: ['momentum', 'decay', 'epsilon'],
 };
 const OPTIONAL = ['momentum', 'nesterov', 'beta1', 'beta2', 'epsilon', 'decay'];
+/** Keys every kind accepts. */
+const COMMON = ['kind', 'learningRate', 'clipNorm', 'clipValue', 'weightDecay', 'decoupledWeightDecay', 'excludeBiasesFromDecay'];
+
+function nonNegative(field: string, value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ConfigError(field, 'a finite number >= 0', value);
+  }
+  return value;
+}
 
 function inUnitInterval(field: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -65,10 +91,22 @@ function positiveOrUndefined(field: string, value: number | undefined): number |
   return value;
 }
 
+function booleanOr(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(field, 'a boolean', value);
+  return value;
+}
+
 /** Checks an {@link OptimizerConfig}, throwing {@link ConfigError} naming the first bad field. */
 export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimizerConfig {
   if (config === null || typeof config !== 'object') throw new ConfigError('optimizer', 'an object { kind, learningRate, ... }', config);
   if (!KINDS.includes(config.kind)) throw new ConfigError('kind', `one of ${KINDS.join(', ')}`, config.kind);
+  const valid = [...COMMON, ...FIELDS[config.kind]];
+  for (const key of Object.keys(config)) {
+    if (!COMMON.includes(key) && !OPTIONAL.includes(key)) {
+      throw new ConfigError(key, `a known option; a "${config.kind}" optimizer takes ${valid.join(', ')}`, (config as unknown as Record<string, unknown>)[key]);
+    }
+  }
   for (const field of OPTIONAL) {
     if ((config as unknown as Record<string, unknown>)[field] !== undefined && !FIELDS[config.kind].includes(field)) {
       const hint = field === 'momentum' && config.kind === 'sgd' ? ' (use kind "momentum")' : '';
@@ -77,19 +115,19 @@ export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimiz
   }
   if (config.learningRate === undefined) throw new ConfigError('learningRate', 'a number or a schedule', undefined);
   const momentumDefault = config.kind === 'momentum' ? 0.9 : 0;
-  if (config.nesterov !== undefined && typeof config.nesterov !== 'boolean') {
-    throw new ConfigError('nesterov', 'a boolean', config.nesterov);
-  }
   return {
     kind: config.kind,
     learningRate: createSchedule(config.learningRate, 'learningRate'),
     momentum: createSchedule(config.momentum ?? momentumDefault, 'momentum'),
-    nesterov: config.nesterov ?? false,
+    nesterov: booleanOr('nesterov', config.nesterov, false),
     beta1: inUnitInterval('beta1', config.beta1, 0.9),
     beta2: inUnitInterval('beta2', config.beta2, 0.999),
     epsilon: positiveOrUndefined('epsilon', config.epsilon),
     decay: inUnitInterval('decay', config.decay, 0.9),
     clipNorm: positiveOrUndefined('clipNorm', config.clipNorm),
     clipValue: positiveOrUndefined('clipValue', config.clipValue),
+    weightDecay: nonNegative('weightDecay', config.weightDecay),
+    decoupledWeightDecay: nonNegative('decoupledWeightDecay', config.decoupledWeightDecay),
+    excludeBiasesFromDecay: booleanOr('excludeBiasesFromDecay', config.excludeBiasesFromDecay, false),
   };
 }

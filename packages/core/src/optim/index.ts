@@ -16,6 +16,14 @@ export {
 export {
   createOptimizer,
   ParameterGroupOptimizer,
+  STEP_WEIGHT_NAME,
   type NamedGradients,
   type OptimizerWeight,
 } from './parameter-group-optimizer.js';
+export {
+  lossAndGradients,
+  lossAndGradientsOf,
+  type LossAndGradients,
+  type LossWithAux,
+  type MinimizeResult,
+} from './loss-and-gradients.js';

@@ -1,17 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
-import { flattenParams, type ParamTree } from '../params/tree.js';
+import { flattenParams, type ParamNode, type ParamTree } from '../params/tree.js';
 import { clipByGlobalNorm, clipByValue } from './clipping.js';
 import { resolveOptimizerConfig, type OptimizerConfig, type ResolvedOptimizerConfig } from './config.js';
-import {
-  createTfOptimizer,
-  disposeTfOptimizer,
-  setHyperparameters,
-  slotsPerVariable,
-  slotVariables,
-} from './tfjs-internals.js';
+import { lossAndGradients, type LossWithAux, type MinimizeResult } from './loss-and-gradients.js';
+import { applyRule, SLOT_NAMES } from './update-rules.js';
 
-/** One tensor of an optimizer's state, as tf.train's getWeights/setWeights list them. */
+/** One tensor of an optimizer's state: `iter`, or a slot named `<parameter path>/<slot>`. */
 export interface OptimizerWeight {
   name: string;
   tensor: tf.Tensor;
@@ -20,104 +15,134 @@ export interface OptimizerWeight {
 /** Gradients keyed by a variable's tree path (`encoder/dense1/kernel`) or its engine name. */
 export type NamedGradients = Record<string, tf.Tensor> | Map<string, tf.Tensor>;
 
+/** Name of the step counter in {@link ParameterGroupOptimizer.getWeights} (tf.train's name for it). */
+export const STEP_WEIGHT_NAME = 'iter';
+
 /**
- * A tf.train optimizer bound to one parameter group: a fixed, ordered list of variables.
+ * An optimizer bound to one parameter group: a fixed set of variables, each known by a stable
+ * name (its tree path, or its engine name when built from a list).
  *
- * `tf.train` optimizers update every trainable variable in the engine unless given a list,
- * and key their moments by position in that list. This class always passes its own list in
- * its own order, so a GAN's generator optimizer can never move the discriminator, and Adam's
- * moments stay attached to the right parameters. Use one per parameter group.
+ * The optimizer's state is data keyed like the parameters, as in Optax: for every parameter
+ * path, its slots (`encoder/kernel/m`, `encoder/kernel/v` for Adam) and one step counter. A
+ * checkpoint restores it by name, so a tree whose keys come in another order gets the right
+ * moments, and a slot that matches no parameter is refused by name. The update rules are
+ * core's own (src/optim/update-rules.ts), written to agree with tf.train's.
  *
- * Learning rate and momentum may follow schedules of {@link ParameterGroupOptimizer.iterations};
- * gradients are clipped (by value, then by global norm) when the config asks for it.
+ * Every update touches only this group's variables, so a GAN's generator optimizer can never
+ * move the discriminator. Per update, in this order: gradients are clipped by value, then by
+ * global norm; `weightDecay` adds λ·w; `decoupledWeightDecay` shrinks w by lr·λ·w; then the
+ * kind's rule. Learning rate and momentum may follow schedules of {@link iterations}.
  */
 export class ParameterGroupOptimizer {
-  /** The group, in the order the optimizer state follows. */
+  /** The group, in the order of {@link names}. */
   readonly variables: readonly tf.Variable[];
   /** Stable names of the variables: tree paths when built from a tree, else engine names. */
   readonly names: readonly string[];
   private readonly resolved: ResolvedOptimizerConfig;
-  private readonly optimizer: tf.Optimizer;
-  private readonly byKey = new Map<string, number>();
+  private readonly slotNames: readonly string[];
+  /** slots[i][s]: slot `slotNames[s]` of variable i. */
+  private readonly slots: tf.Variable[][];
+  private readonly byName = new Map<string, number>();
+  private readonly byEngineName = new Map<string, number>();
+  private step = 0;
   private disposed = false;
 
   constructor(
     readonly config: OptimizerConfig,
-    variables: ParamTree | readonly tf.Variable[],
+    variables: ParamTree | readonly ParamNode[] | readonly tf.Variable[],
   ) {
     this.resolved = resolveOptimizerConfig(config);
     let entries: [string, tf.Variable][];
-    if (Array.isArray(variables)) {
+    if (Array.isArray(variables) && variables.every((v) => v instanceof tf.Variable)) {
+      const seen = new Set<tf.Variable>();
       entries = (variables as readonly tf.Variable[]).map((v) => {
-        if (!(v instanceof tf.Variable)) throw new ConfigError('variables', 'tf.Variable instances', v);
+        if (seen.has(v)) throw new ConfigError('variables', 'each variable once', v.name);
+        seen.add(v);
         return [v.name, v];
       });
     } else {
+      // A tree lists a variable reachable by two paths (tied weights) once.
       entries = [...flattenParams(variables as ParamTree)].filter(([, v]) => v.trainable);
     }
     if (entries.length === 0) throw new ConfigError('variables', 'at least one trainable variable', variables);
     this.variables = entries.map(([, v]) => v);
     this.names = entries.map(([name]) => name);
     entries.forEach(([name, v], i) => {
-      if (this.byKey.has(v.name) && this.byKey.get(v.name) !== i) {
-        throw new ConfigError('variables', 'each variable once', v.name);
-      }
-      this.byKey.set(name, i);
-      this.byKey.set(v.name, i);
+      this.byName.set(name, i);
+      this.byEngineName.set(v.name, i);
     });
-    this.optimizer = createTfOptimizer(this.resolved, this.variables, this.names);
+    this.slotNames = SLOT_NAMES[this.resolved.kind];
+    // Slots are made up front, so the first update does not change tf.memory().numTensors.
+    this.slots = this.variables.map((v) =>
+      this.slotNames.map(() => tf.tidy(() => tf.variable(tf.zerosLike(v), false))),
+    );
   }
 
   /** Updates applied so far; schedules are evaluated at this step. */
   get iterations(): number {
-    return this.optimizer.iterations;
+    return this.step;
   }
 
   /** The learning rate the next update will use. */
   get learningRate(): number {
-    return this.resolved.learningRate(this.iterations);
+    return this.resolved.learningRate(this.step);
   }
 
   /** The momentum the next update will use (0 for kinds without one). */
   get momentum(): number {
-    return this.resolved.momentum(this.iterations);
+    return this.resolved.momentum(this.step);
   }
 
   /**
-   * Computes the gradients of `lossFn` with respect to exactly this group's variables, clips
-   * them if configured, and applies one update. `lossFn` must be synchronous. Returns the loss
-   * (a tensor the caller owns, not read back); the gradients are disposed.
+   * The optimizer's slots keyed by `<parameter name>/<slot>` (the live variables, not copies):
+   * inspect them, do not dispose them.
    */
-  minimize(lossFn: () => tf.Scalar): tf.Scalar {
+  slotVariables(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    this.names.forEach((name, i) => this.slotNames.forEach((slot, s) => out.set(`${name}/${slot}`, this.slots[i]![s]!)));
+    return out;
+  }
+
+  /**
+   * Computes the gradients of `fn` with respect to exactly this group's variables and applies
+   * one update. `fn` must be synchronous and return the loss (a scalar), or an object with the
+   * loss under `loss` and any auxiliary values beside it (`{ loss, reconstruction, kl }`).
+   * Returns the same kind of thing, every tensor owned by the caller and read from before the
+   * update; the gradients are disposed.
+   */
+  minimize(fn: () => tf.Scalar): tf.Scalar;
+  minimize<A extends LossWithAux>(fn: () => A): MinimizeResult<A>;
+  minimize(fn: () => tf.Scalar | LossWithAux): tf.Scalar | MinimizeResult<LossWithAux> {
     this.checkAlive();
-    const { value, grads } = tf.variableGrads(lossFn, this.variables as tf.Variable[]);
+    const { loss, aux, grads } = lossAndGradients(fn as () => LossWithAux, this.variables);
     try {
-      this.apply(this.variables.map((v) => grads[v.name] ?? null));
+      this.apply(grads);
     } catch (error) {
-      value.dispose();
+      tf.dispose([loss, ...Object.values(aux ?? {}).filter((a): a is tf.Tensor => a instanceof tf.Tensor)]);
       throw error;
     } finally {
-      tf.dispose(Object.values(grads).filter((g) => g != null));
+      tf.dispose(grads.filter((g): g is tf.Tensor => g !== null));
     }
-    return value;
+    return aux === null ? loss : ({ ...aux, loss } as MinimizeResult<LossWithAux>);
   }
 
   /**
    * Applies gradients computed elsewhere, e.g. contrastive-divergence statistics of an RBM
    * (pass the negative log-likelihood gradient: the update is `w ← w − lr · g` for SGD).
-   * Keys are tree paths or engine names; variables without an entry are left alone this step.
-   * The caller keeps ownership of `grads`.
+   * Keys are the group's names (tree paths); an engine name is accepted where no name matches.
+   * Variables without an entry are left alone this step (their slots too). The caller keeps
+   * ownership of `grads`.
    */
   applyGradients(grads: NamedGradients): void {
     this.checkAlive();
     const list: (tf.Tensor | null)[] = this.variables.map(() => null);
     const entries = grads instanceof Map ? [...grads.entries()] : Object.entries(grads);
     for (const [key, g] of entries) {
-      const i = this.byKey.get(key);
+      const i = this.byName.get(key) ?? this.byEngineName.get(key);
       if (i === undefined) {
         throw new ConfigError('gradient key', `a variable of this group (${this.names.join(', ')})`, key);
       }
-      if (list[i] !== null) throw new ConfigError('gradient key', 'one gradient per variable', key);
+      if (list[i] !== null) throw new ConfigError('gradient key', `one gradient per variable (${this.names[i]} twice)`, key);
       const v = this.variables[i] as tf.Variable;
       if (!(g instanceof tf.Tensor)) throw new ConfigError(`gradient for ${key}`, 'a tensor', g);
       if (g.shape.join(',') !== v.shape.join(',')) throw new ShapeError(`gradient for ${key}`, v.shape, g.shape);
@@ -127,91 +152,123 @@ export class ParameterGroupOptimizer {
   }
 
   /**
-   * The optimizer state for a checkpoint: the step counter (`iter`) first, then the slot
-   * variables in group order, named `<path>/<slot>`. Copies the caller owns.
+   * The optimizer state for a checkpoint: the step counter (`iter`) first, then every slot,
+   * named `<parameter name>/<slot>`. Copies the caller owns.
    */
   async getWeights(): Promise<OptimizerWeight[]> {
     this.checkAlive();
-    const [iter, ...slots] = await this.optimizer.getWeights();
-    return [iter as OptimizerWeight, ...slots.map((s) => ({ name: s.name, tensor: tf.clone(s.tensor) }))];
+    return [
+      { name: STEP_WEIGHT_NAME, tensor: tf.scalar(this.step, 'int32') },
+      ...[...this.slotVariables()].map(([name, v]) => ({ name, tensor: tf.clone(v) })),
+    ];
   }
 
-  /** Restores state from {@link getWeights} of an optimizer of the same kind over the same group. The caller keeps `weights`. */
-  async setWeights(weights: OptimizerWeight[]): Promise<void> {
+  /**
+   * Checks state from {@link getWeights} against this optimizer without changing anything:
+   * throws {@link CheckpointError} naming the first missing, unknown or misshapen entry.
+   */
+  validateWeights(weights: readonly OptimizerWeight[]): void {
     this.checkAlive();
-    const perVariable = slotsPerVariable(this.resolved.kind);
-    const expected = 1 + perVariable * this.variables.length;
-    if (weights.length !== expected || weights[0]?.name !== 'iter') {
-      throw new CheckpointError(
-        'optimizer state',
-        `expected "iter" and ${perVariable} slot(s) for each of ${this.variables.length} variables ` +
-          `(${expected} tensors) for a "${this.resolved.kind}" optimizer, got ${weights.length}`,
-      );
-    }
-    weights.slice(1).forEach((w, j) => {
-      const v = this.variables[j % this.variables.length] as tf.Variable;
-      if (w.tensor.shape.join(',') !== v.shape.join(',')) {
-        throw new CheckpointError(
-          'optimizer state',
-          `slot "${w.name}" has shape [${w.tensor.shape.join(', ')}], expected [${v.shape.join(', ')}] ` +
-            `for ${this.names[j % this.variables.length]}`,
-        );
-      }
+    this.match(weights);
+  }
+
+  /**
+   * Restores state from {@link getWeights} of an optimizer of the same kind over parameters of
+   * the same names and shapes, matched by name (never by position). Everything is checked
+   * before anything changes. The caller keeps `weights`.
+   */
+  async setWeights(weights: readonly OptimizerWeight[]): Promise<void> {
+    this.checkAlive();
+    const { step, slots } = this.match(weights);
+    tf.tidy(() => {
+      for (const [variable, tensor] of slots) variable.assign(tensor.dtype === 'float32' ? tensor : tf.cast(tensor, 'float32'));
     });
-    const old = slotVariables(this.optimizer, this.resolved.kind);
-    await this.optimizer.setWeights(weights);
-    tf.dispose(old);
+    this.step = step;
   }
 
   /** Disposes the optimizer state (not the variables it optimizes). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    disposeTfOptimizer(this.optimizer, this.resolved.kind);
+    for (const list of this.slots) tf.dispose(list);
   }
 
   private checkAlive(): void {
     if (this.disposed) throw new ConfigError('optimizer', 'an optimizer that has not been disposed', 'disposed');
   }
 
-  private apply(grads: (tf.Tensor | null)[]): void {
-    const step = this.iterations;
-    setHyperparameters(this.optimizer, this.resolved.kind, this.resolved.learningRate(step), this.resolved.momentum(step));
-    const present = grads.flatMap((g, i) => (g ? [i] : []));
-    const owned: tf.Tensor[] = [];
-    let current = grads;
-    try {
-      const replace = (values: tf.Tensor[]) => {
-        owned.push(...values);
-        current = current.slice();
-        present.forEach((i, k) => (current[i] = values[k] as tf.Tensor));
-      };
-      if (this.resolved.clipValue !== undefined && present.length > 0) {
-        replace(clipByValue(present.map((i) => current[i] as tf.Tensor), this.resolved.clipValue));
-      }
-      if (this.resolved.clipNorm !== undefined && present.length > 0) {
-        const { grads: clipped, norm } = clipByGlobalNorm(
-          present.map((i) => current[i] as tf.Tensor),
-          this.resolved.clipNorm,
-        );
-        norm.dispose();
-        replace(clipped);
-      }
-      // tfjs types say tensor is non-null; its optimizers skip null entries, which keeps the
-      // positions (and so the moments) of the other variables where they are.
-      this.optimizer.applyGradients(
-        this.variables.map((v, i) => ({ name: v.name, tensor: current[i] as tf.Tensor })),
-      );
-    } finally {
-      tf.dispose(owned);
+  private match(weights: readonly OptimizerWeight[]): { step: number; slots: [tf.Variable, tf.Tensor][] } {
+    const fail = (problem: string) => {
+      throw new CheckpointError('optimizer state', `${problem} (a "${this.resolved.kind}" optimizer over ${this.names.length} parameters)`);
+    };
+    const byName = new Map<string, tf.Tensor>();
+    for (const w of weights) {
+      if (byName.has(w.name)) fail(`entry "${w.name}" appears twice`);
+      byName.set(w.name, w.tensor);
     }
+    const iter = byName.get(STEP_WEIGHT_NAME);
+    if (!iter || iter.size !== 1) fail(`expected a scalar "${STEP_WEIGHT_NAME}" step counter, found ${iter ? `shape [${iter.shape}]` : 'none'}`);
+    const step = Math.round((iter as tf.Tensor).dataSync()[0] as number);
+    if (!(step >= 0)) fail(`expected a step counter >= 0, found ${step}`);
+    const live = this.slotVariables();
+    const slots: [tf.Variable, tf.Tensor][] = [];
+    for (const [name, variable] of live) {
+      const t = byName.get(name);
+      if (!t) {
+        const path = name.slice(0, name.lastIndexOf('/'));
+        fail(`no slot "${name}" for parameter "${path}"; the state holds ${listNames([...byName.keys()])}`);
+      } else if (t.shape.join(',') !== variable.shape.join(',')) {
+        fail(`slot "${name}" has shape [${t.shape.join(', ')}], the parameter has [${variable.shape.join(', ')}]`);
+      } else slots.push([variable, t]);
+    }
+    const unknown = [...byName.keys()].filter((n) => n !== STEP_WEIGHT_NAME && !live.has(n));
+    if (unknown.length) fail(`entries ${listNames(unknown)} match no parameter of this optimizer (${listNames(this.names)})`);
+    return { step, slots };
   }
+
+  private apply(grads: (tf.Tensor | null)[]): void {
+    const present = grads.flatMap((g, i) => (g ? [i] : []));
+    if (present.length === 0) {
+      this.step += 1;
+      return;
+    }
+    const r = this.resolved;
+    const hp = {
+      learningRate: r.learningRate(this.step),
+      momentum: r.momentum(this.step),
+      t: this.step + 1,
+      epsilon: r.epsilon ?? tf.backend().epsilon(),
+    };
+    tf.tidy(() => {
+      let current = present.map((i) => grads[i] as tf.Tensor);
+      if (r.clipValue !== undefined) current = clipByValue(current, r.clipValue);
+      if (r.clipNorm !== undefined) current = clipByGlobalNorm(current, r.clipNorm).grads;
+      present.forEach((i, k) => {
+        const w = this.variables[i] as tf.Variable;
+        const decays = !(r.excludeBiasesFromDecay && w.rank <= 1);
+        let g = current[k] as tf.Tensor;
+        if (decays && r.weightDecay > 0) g = tf.add(g, tf.mul(w, r.weightDecay));
+        let value: tf.Tensor = w;
+        if (decays && r.decoupledWeightDecay > 0) value = tf.mul(w, 1 - hp.learningRate * r.decoupledWeightDecay);
+        const slots = this.slots[i] as tf.Variable[];
+        const next = applyRule(r, hp, value, g, slots);
+        w.assign(next.value);
+        next.slots.forEach((s, j) => (slots[j] as tf.Variable).assign(s));
+      });
+    });
+    this.step += 1;
+  }
+}
+
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 8).map((n) => `"${n}"`).join(', ');
+  return names.length > 8 ? `${shown}, ... (${names.length} in all)` : shown || '(none)';
 }
 
 /** An optimizer for one parameter group (a tree's trainable leaves, or an explicit list). */
 export function createOptimizer(
   config: OptimizerConfig,
-  variables: ParamTree | readonly tf.Variable[],
+  variables: ParamTree | readonly ParamNode[] | readonly tf.Variable[],
 ): ParameterGroupOptimizer {
   return new ParameterGroupOptimizer(config, variables);
 }

@@ -4,6 +4,9 @@ export {
   createVariable,
   disposeParams,
   flattenParams,
+  paramAliases,
+  selectParams,
   trainableVariables,
+  type ParamNode,
   type ParamTree,
 } from './tree.js';

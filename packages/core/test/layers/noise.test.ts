@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { dropout, gaussianNoise } from '../../src/layers/index.js';
+import type { LayerMode } from '../../src/layers/mode.js';
 import { Rng } from '../../src/random/rng.js';
-import { expectAllClose, TEST_BACKENDS, useBackend } from '../../src/testing.js';
+import { expectAllClose, expectNoLeaks, TEST_BACKENDS, useBackend } from '../../src/testing.js';
 import { expectOnlyReturnedTensors } from './leak-check.js';
 
 describe.each(TEST_BACKENDS)('dropout and Gaussian noise on %s', (backend) => {
@@ -73,5 +74,47 @@ describe.each(TEST_BACKENDS)('dropout and Gaussian noise on %s', (backend) => {
     const id = gaussianNoise(x, 0.5, new Rng(2), false);
     expectAllClose(id, x, 0);
     tf.dispose([x, y, id]);
+  });
+
+  it('accept a LayerMode: { training } acts as the boolean, updateState does not switch the noise off', async () => {
+    await useBackend(backend);
+    const x = tf.range(1, 65);
+    for (const layer of [
+      (mode: boolean | LayerMode) => dropout(x, 0.5, new Rng(17), mode),
+      (mode: boolean | LayerMode) => gaussianNoise(x, 0.5, new Rng(17), mode),
+    ]) {
+      const flag = layer(true);
+      const noisy = [
+        expectOnlyReturnedTensors(() => layer({ training: true })),
+        layer({ training: true, updateState: true }),
+        layer({ training: true, updateState: false }),
+      ];
+      for (const y of noisy) expectAllClose(y, flag, 0);
+      expect(Array.from(flag.dataSync())).not.toEqual(Array.from(x.dataSync()));
+      const quiet = [layer({ training: false }), layer({ training: false, updateState: false })];
+      for (const y of quiet) expectAllClose(y, x, 0);
+      tf.dispose([flag, ...noisy, ...quiet]);
+    }
+    x.dispose();
+  });
+
+  it('refuse an invalid mode with a ConfigError naming the layer, before drawing', async () => {
+    await useBackend(backend);
+    const x = tf.ones([8]);
+    const rng = new Rng(4);
+    const state = rng.state();
+    expectNoLeaks(() => {
+      for (const [name, layer] of [
+        ['dropout', (mode: unknown) => dropout(x, 0.5, rng, mode as LayerMode)],
+        ['gaussianNoise', (mode: unknown) => gaussianNoise(x, 0.5, rng, mode as LayerMode)],
+      ] as const) {
+        expect(() => layer({ training: false, updateState: true })).toThrow(new RegExp(`${name} mode\\.updateState`));
+        expect(() => layer({ training: 1 })).toThrow(ConfigError);
+        expect(() => layer({ train: true })).toThrow(/mode key": expected one of training, updateState, got "train"/);
+        expect(() => layer(undefined)).toThrow(ConfigError);
+      }
+    });
+    expect(rng.state()).toEqual(state);
+    x.dispose();
   });
 });

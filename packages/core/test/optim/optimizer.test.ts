@@ -225,7 +225,7 @@ describe.each(TEST_BACKENDS)('ParameterGroupOptimizer on %s', (backend) => {
     (b.b as tf.Variable).assign(a.b as tf.Variable);
     const before = tf.memory().numTensors;
     const weights = await optA.getWeights();
-    expect(weights.map((w) => w.name)).toEqual(['iter', 'W/m', 'b/m', 'W/v', 'b/v']);
+    expect(weights.map((w) => w.name)).toEqual(['iter', 'W/m', 'W/v', 'b/m', 'b/v']);
     await optB.setWeights(weights);
     tf.dispose(weights.map((w) => w.tensor));
     expect(tf.memory().numTensors).toBe(before);

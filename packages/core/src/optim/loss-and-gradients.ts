@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeError } from '../errors.js';
+import { flattenParams, type ParamNode, type ParamTree } from '../params/tree.js';
+
+/**
+ * What a loss function may return besides a bare scalar: the loss under `loss`, and auxiliary
+ * values beside it (a VAE's reconstruction and KL terms, a GAN's discriminator accuracy) that
+ * are reported but not differentiated.
+ */
+export interface LossWithAux {
+  loss: tf.Scalar;
+  [name: string]: tf.Tensor | number;
+}
+
+/** What {@link ParameterGroupOptimizer.minimize} hands back for a loss function returning `A`. */
+export type MinimizeResult<A extends LossWithAux> = { [K in keyof A]: A[K] };
+
+export interface LossAndGradients {
+  loss: tf.Scalar;
+  /** The auxiliary values, or null when the function returned a bare scalar. */
+  aux: Record<string, tf.Tensor | number> | null;
+  /** One gradient per variable, in the order given; null where the loss does not depend on it. */
+  grads: (tf.Tensor | null)[];
+}
+
+function checkResult(result: unknown): LossWithAux | tf.Scalar {
+  if (result instanceof tf.Tensor) {
+    if (result.rank !== 0) throw new ShapeError('loss', [], result.shape, 'return a scalar, e.g. tf.mean(...)');
+    return result as tf.Scalar;
+  }
+  const loss = (result as { loss?: unknown } | null)?.loss;
+  if (!(loss instanceof tf.Tensor)) {
+    throw new ConfigError('loss function result', 'a scalar tensor, or { loss: scalar, ...auxiliary values }', result);
+  }
+  if (loss.rank !== 0) throw new ShapeError('loss', [], loss.shape, 'return a scalar, e.g. tf.mean(...)');
+  return result as LossWithAux;
+}
+
+/**
+ * The loss, auxiliary values and gradients of `fn` with respect to `variables`, in one pass.
+ * `fn` is synchronous and may return `{ loss, ...aux }`: the auxiliary tensors survive the
+ * gradient computation (they are cloned, so returning an input or a variable is safe) and are
+ * owned by the caller with the loss and the gradients. Nothing else is kept.
+ */
+export function lossAndGradients(fn: () => tf.Scalar | LossWithAux, variables: readonly tf.Variable[]): LossAndGradients {
+  let aux: Record<string, tf.Tensor | number> | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const result = checkResult(fn());
+    if (result instanceof tf.Tensor) return result;
+    const { loss, ...rest } = result;
+    // Clones keep aux values alive past the gradient's tidy without keeping the function's
+    // other intermediates; a clone shares its data, so nothing is copied.
+    aux = {};
+    for (const [name, v] of Object.entries(rest)) aux[name] = v instanceof tf.Tensor ? tf.keep(tf.clone(v)) : v;
+    return loss;
+  }, variables as tf.Variable[]);
+  return { loss: value, aux, grads: variables.map((v) => grads[v.name] ?? null) };
+}
+
+/**
+ * {@link lossAndGradients} for the trainable leaves of a parameter tree, with the gradients
+ * keyed by path (for a gradient penalty, a custom update, or {@link ParameterGroupOptimizer.applyGradients}).
+ */
+export function lossAndGradientsOf(
+  fn: () => tf.Scalar | LossWithAux,
+  params: ParamTree | readonly ParamNode[],
+): { loss: tf.Scalar; aux: Record<string, tf.Tensor | number> | null; grads: Map<string, tf.Tensor> } {
+  const leaves = [...flattenParams(params)].filter(([, v]) => v.trainable);
+  const { loss, aux, grads } = lossAndGradients(fn, leaves.map(([, v]) => v));
+  const out = new Map<string, tf.Tensor>();
+  leaves.forEach(([path], i) => {
+    const g = grads[i];
+    if (g) out.set(path, g);
+  });
+  return { loss, aux, grads: out };
+}
