@@ -3,10 +3,42 @@
  * expected, what came, and (where there is one) what to do about it.
  */
 
+/** Where an error carries the names of its classes (see {@link HelmholtzError}). */
+const ERROR_BRANDS = Symbol.for('@helmholtz/core:error-classes');
+
+type Branded = { [ERROR_BRANDS]?: readonly string[] };
+
+/**
+ * The base of every Helmholtz error.
+ *
+ * `instanceof` works across copies of this module: an app that loads both the ESM and the CJS
+ * build (an ESM app requiring a CJS dependency) has two `ShapeError` classes, and a plain
+ * prototype check would say an error thrown by one is not an instance of the other. Each error
+ * therefore carries the literal names of its class chain under a `Symbol.for` key shared by
+ * every copy, and `instanceof` checks that brand. The same literal names are the errors'
+ * `name`, so a minified build still prints `ShapeError: ...`, not `tt: ...`.
+ *
+ * A subclass declares its literal name: `static readonly errorName = 'MyError'`.
+ */
 export class HelmholtzError extends Error {
+  static readonly errorName: string = 'HelmholtzError';
+
   constructor(message: string) {
     super(message);
-    this.name = new.target.name;
+    const names: string[] = [];
+    for (let c = new.target as unknown; c && c !== Error && c !== Object; c = Object.getPrototypeOf(c)) {
+      const own = Object.prototype.hasOwnProperty.call(c, 'errorName') ? (c as { errorName: string }).errorName : undefined;
+      if (own) names.push(own);
+    }
+    this.name = names[0] ?? 'HelmholtzError';
+    Object.defineProperty(this, ERROR_BRANDS, { value: Object.freeze(names), enumerable: false });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const brands = (value as Branded | null | undefined)?.[ERROR_BRANDS];
+    const own = Object.prototype.hasOwnProperty.call(this, 'errorName') ? (this as unknown as { errorName: string }).errorName : undefined;
+    return Array.isArray(brands) && own !== undefined && brands.includes(own);
   }
 }
 
@@ -16,6 +48,8 @@ function describeShape(shape: readonly (number | null)[]): string {
 
 /** A tensor whose shape (or rank) is not the one an operation needs. */
 export class ShapeError extends HelmholtzError {
+  static override readonly errorName: string = 'ShapeError';
+
   constructor(
     readonly what: string,
     readonly expected: readonly (number | null)[] | string,
@@ -29,6 +63,8 @@ export class ShapeError extends HelmholtzError {
 
 /** A model, optimizer, loop or loader configuration that cannot work. */
 export class ConfigError extends HelmholtzError {
+  static override readonly errorName: string = 'ConfigError';
+
   constructor(
     readonly field: string,
     readonly expected: string,
@@ -40,6 +76,8 @@ export class ConfigError extends HelmholtzError {
 
 /** A checkpoint that cannot be written or read back. */
 export class CheckpointError extends HelmholtzError {
+  static override readonly errorName: string = 'CheckpointError';
+
   constructor(
     readonly location: string,
     readonly problem: string,
@@ -50,6 +88,8 @@ export class CheckpointError extends HelmholtzError {
 
 /** A TensorFlow.js backend that was asked for and cannot be used. */
 export class BackendUnavailableError extends HelmholtzError {
+  static override readonly errorName: string = 'BackendUnavailableError';
+
   constructor(
     readonly backend: string,
     readonly reason: string,
@@ -61,6 +101,8 @@ export class BackendUnavailableError extends HelmholtzError {
 
 /** Input data that is malformed: a corrupt file, a NaN pixel, a label out of range. */
 export class DataError extends HelmholtzError {
+  static override readonly errorName: string = 'DataError';
+
   constructor(
     readonly source: string,
     readonly problem: string,
@@ -71,6 +113,8 @@ export class DataError extends HelmholtzError {
 
 /** A loss or metric that became NaN or infinite during training. */
 export class NonFiniteLossError extends HelmholtzError {
+  static override readonly errorName: string = 'NonFiniteLossError';
+
   constructor(
     readonly metric: string,
     readonly value: number,

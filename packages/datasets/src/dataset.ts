@@ -32,7 +32,11 @@ export interface BatchOptions {
   shuffle?: boolean;
   /** Seed of the order and of dynamic binarization; required when either is used. */
   seed?: number;
-  /** Epoch number: with the same seed, each epoch gets its own order and binarization sample. */
+  /**
+   * Epoch number: with the same seed, each epoch gets its own order and binarization sample.
+   * Required with `shuffle` or dynamic binarization (pass the loop's epoch), so no epoch
+   * silently repeats another's order or sample.
+   */
   epoch?: number;
   /** Drop a last batch smaller than batchSize (default false). */
   dropRemainder?: boolean;
@@ -42,9 +46,12 @@ export interface BatchOptions {
   oneHot?: boolean;
 }
 
-/** One batch. The consumer owns `x` and `y` and disposes them. */
-export interface Batch {
-  x: tf.Tensor;
+/**
+ * One batch. The consumer owns `x` and `y` and disposes them. `x` is a `tf.Tensor2D`
+ * `[batch, features]` in the default flat layout (so `dense(batch.x, ...)` needs no cast).
+ */
+export interface Batch<X extends tf.Tensor = tf.Tensor> {
+  x: X;
   y?: tf.Tensor;
   /** Positions of the examples in the dataset. */
   indices: Int32Array;
@@ -200,6 +207,8 @@ export class Dataset {
    * The dataset in batches: an async iterator of `{ x, y, indices }` whose tensors the consumer
    * disposes. The same options (seed, epoch) give the same batches in every run and process.
    */
+  batches(options: BatchOptions & { layout?: 'flat' }): AsyncGenerator<Batch<tf.Tensor2D>>;
+  batches(options: BatchOptions): AsyncGenerator<Batch>;
   async *batches(options: BatchOptions): AsyncGenerator<Batch> {
     const { batchSize, shuffle = false, epoch = 0, dropRemainder = false, layout = 'flat', oneHot = false } = options;
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ConfigError('batchSize', 'a positive integer', batchSize);
@@ -208,9 +217,12 @@ export class Dataset {
       throw new ConfigError('seed', shuffle ? 'a seed when shuffle is true' : 'a seed for dynamic binarization', undefined);
     }
     if (oneHot && !this.labels) throw new ConfigError('oneHot', 'a labelled dataset', `'${this.name}' has no labels`);
-    // Dynamic binarization must be told the epoch: a default of 0 would quietly give the same
-    // sample every epoch, which is the fixed protocol under another name.
-    if (dynamic && options.epoch === undefined) throw new ConfigError('epoch', 'the epoch number for dynamic binarization', undefined);
+    // Shuffling and dynamic binarization must be told the epoch: a default of 0 would quietly
+    // give every epoch the same order (or the same sample: the fixed protocol under another name).
+    if ((shuffle || dynamic) && options.epoch === undefined) {
+      const why = shuffle ? 'the epoch number when shuffle is true (each epoch gets its own order)' : 'the epoch number for dynamic binarization';
+      throw new ConfigError('epoch', why, undefined);
+    }
     if (options.epoch !== undefined) checkIntegerAtLeast('epoch', options.epoch, 0);
     if (options.seed !== undefined) checkSeed(options.seed);
     const seed = options.seed ?? 0;
@@ -236,6 +248,8 @@ export class Dataset {
   }
 
   /** Everything at once as one batch (small datasets): `{ x, y }` the caller disposes. */
+  toTensors(options?: Omit<BatchOptions, 'batchSize' | 'dropRemainder'> & { layout?: 'flat' }): Promise<Batch<tf.Tensor2D>>;
+  toTensors(options: Omit<BatchOptions, 'batchSize' | 'dropRemainder'>): Promise<Batch>;
   async toTensors(options: Omit<BatchOptions, 'batchSize' | 'dropRemainder'> = {}): Promise<Batch> {
     for await (const batch of this.batches({ ...options, batchSize: Math.max(1, this.size) })) return batch;
     throw new DataError(this.name, 'the dataset is empty');

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError } from '@helmholtz/core';
 import { TEST_BACKENDS, useBackend, withNoLeaks } from '@helmholtz/core/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { Dataset, oneHotLabels } from '../src/dataset.js';
 import { loadMnist } from '../src/node/mnist.js';
 import { take } from '../src/transforms.js';
@@ -45,9 +45,9 @@ describe.each(TEST_BACKENDS)('Dataset.batches on %s', (backend) => {
   it('gives the same order for the same seed and epoch, another for another seed or epoch', async () => {
     await useBackend(backend);
     const ds = tiny();
-    const a = await order(ds, { batchSize: 3, shuffle: true, seed: 11 });
-    expect(await order(ds, { batchSize: 3, shuffle: true, seed: 11 })).toEqual(a);
-    expect(await order(ds, { batchSize: 3, shuffle: true, seed: 12 })).not.toEqual(a);
+    const a = await order(ds, { batchSize: 3, shuffle: true, seed: 11, epoch: 0 });
+    expect(await order(ds, { batchSize: 3, shuffle: true, seed: 11, epoch: 0 })).toEqual(a);
+    expect(await order(ds, { batchSize: 3, shuffle: true, seed: 12, epoch: 0 })).not.toEqual(a);
     expect(await order(ds, { batchSize: 3, shuffle: true, seed: 11, epoch: 1 })).not.toEqual(a);
     expect([...a].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
@@ -69,7 +69,7 @@ describe.each(TEST_BACKENDS)('Dataset.batches on %s', (backend) => {
     const ds = take(await loadMnist({ split: 'test' }), 2000);
     await withNoLeaks(async () => {
       let count = 0;
-      for await (const batch of ds.batches({ batchSize: 128, shuffle: true, seed: 3, oneHot: true })) {
+      for await (const batch of ds.batches({ batchSize: 128, shuffle: true, seed: 3, epoch: 0, oneHot: true })) {
         count += batch.x.shape[0]!;
         tf.dispose([batch.x, batch.y!]);
       }
@@ -101,8 +101,27 @@ describe('Dataset validation', () => {
 
   it('asks for a seed when shuffling and rejects a bad batch size', async () => {
     const ds = tiny();
-    await expect(order(ds, { batchSize: 2, shuffle: true })).rejects.toThrow(ConfigError);
+    await expect(order(ds, { batchSize: 2, shuffle: true, epoch: 0 })).rejects.toThrow(ConfigError);
     await expect(order(ds, { batchSize: 0 })).rejects.toThrow(/batchSize/);
+  });
+
+  it('asks for the epoch when shuffling, as dynamic binarization does, so no epoch repeats an order (issue 6, bug 8)', async () => {
+    const ds = tiny();
+    await expect(order(ds, { batchSize: 2, shuffle: true, seed: 1 })).rejects.toThrow(/"epoch".*when shuffle is true/);
+    const first = await order(ds, { batchSize: 2, shuffle: true, seed: 1, epoch: 0 });
+    const second = await order(ds, { batchSize: 2, shuffle: true, seed: 1, epoch: 1 });
+    expect(second).not.toEqual(first);
+    // The stored order needs neither seed nor epoch.
+    expect(await order(ds, { batchSize: 2 })).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('types flat batches as Tensor2D', async () => {
+    await useBackend('cpu');
+    for await (const batch of tiny().batches({ batchSize: 5 })) {
+      expectTypeOf(batch.x).toEqualTypeOf<tf.Tensor2D>();
+      expect(batch.x.rank).toBe(2);
+      tf.dispose([batch.x, batch.y!]);
+    }
   });
 
   it('makes one-hot rows and rejects out-of-range labels', async () => {

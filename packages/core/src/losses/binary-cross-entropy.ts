@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectSameShape } from '../layers/shape-check.js';
-import { reduce, type Reduction } from './reduction.js';
+import { reduce, type Reduction, type ScalarReduction } from './reduction.js';
 
 /** Elementwise −[z·log σ(x) + (1−z)·log(1−σ(x))] in a form that never overflows; call inside a tidy. */
 export function binaryCrossEntropyElements(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
@@ -13,6 +13,11 @@ export function binaryCrossEntropyElements(logits: tf.Tensor, targets: tf.Tensor
  * Binary cross-entropy between targets z in [0, 1] and σ(logits), stable for any logit.
  * Default reduction 'mean' (over every element); 'none' gives the elementwise values.
  */
+export function binaryCrossEntropyFromLogits(logits: tf.Tensor, targets: tf.Tensor, reduction?: ScalarReduction): tf.Scalar;
+/** Elementwise binary cross-entropy, of the logits' shape. */
+export function binaryCrossEntropyFromLogits<R extends tf.Rank>(logits: tf.Tensor<R>, targets: tf.Tensor, reduction: 'none'): tf.Tensor<R>;
+/** With a reduction known only at run time. */
+export function binaryCrossEntropyFromLogits(logits: tf.Tensor, targets: tf.Tensor, reduction?: Reduction): tf.Tensor;
 export function binaryCrossEntropyFromLogits(
   logits: tf.Tensor,
   targets: tf.Tensor,

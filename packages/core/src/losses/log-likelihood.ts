@@ -4,12 +4,17 @@ import { expectSameShape } from '../layers/shape-check.js';
 import { broadcastsTo } from '../probability/broadcast.js';
 import { gaussianLogDensityElements } from '../probability/log-density.js';
 import { binaryCrossEntropyElements } from './binary-cross-entropy.js';
-import { reduce, sumPerExample, type Reduction } from './reduction.js';
+import { reduce, sumPerExample, type Reduction, type ScalarReduction } from './reduction.js';
 
 /**
  * log p(x | logits) under independent Bernoullis with p = σ(logits), per example (summed over
  * every axis but the first). x may be binary or in [0, 1]. Default reduction 'none' ([batch]).
  */
+export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor, reduction?: 'none'): tf.Tensor1D;
+/** The log-likelihood folded over the batch: a scalar. */
+export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor, reduction: ScalarReduction): tf.Scalar;
+/** With a reduction known only at run time. */
+export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor, reduction?: Reduction): tf.Tensor;
 export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor, reduction: Reduction = 'none'): tf.Tensor {
   expectSameShape('bernoulliLogLikelihood logits (must match x)', x, logits);
   return tf.tidy(() => reduce(tf.neg(sumPerExample(binaryCrossEntropyElements(logits, x))), reduction));
@@ -22,6 +27,11 @@ export function bernoulliLogLikelihood(x: tf.Tensor, logits: tf.Tensor, reductio
  * `logVar` has x's shape or broadcasts to it (e.g. [features] or a scalar for a shared
  * variance). Default reduction 'none' ([batch]).
  */
+export function gaussianLogLikelihood(x: tf.Tensor, mean: tf.Tensor, logVar: tf.Tensor, reduction?: 'none'): tf.Tensor1D;
+/** The log-likelihood folded over the batch: a scalar. */
+export function gaussianLogLikelihood(x: tf.Tensor, mean: tf.Tensor, logVar: tf.Tensor, reduction: ScalarReduction): tf.Scalar;
+/** With a reduction known only at run time. */
+export function gaussianLogLikelihood(x: tf.Tensor, mean: tf.Tensor, logVar: tf.Tensor, reduction?: Reduction): tf.Tensor;
 export function gaussianLogLikelihood(
   x: tf.Tensor,
   mean: tf.Tensor,

@@ -8,6 +8,9 @@ import { ConfigError } from '../errors.js';
  */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** The reductions that fold everything into one scalar; losses typed by them return `tf.Scalar`. */
+export type ScalarReduction = Exclude<Reduction, 'none'>;
+
 /** Applies `reduction` to `values`, disposing nothing; call inside a tidy. */
 export function reduce(values: tf.Tensor, reduction: Reduction): tf.Tensor {
   if (reduction === 'mean') return tf.mean(values);

@@ -22,7 +22,7 @@ export interface ParameterAverageOptions {
 
 /**
  * An exponential moving average of a parameter tree (Polyak averaging): sample a GAN's
- * generator with averaged weights (Karras et al. 2018, §A.1; Yazıcı et al. 2019).
+ * generator with averaged weights (Karras et al. 2018, ProGAN, decay 0.999; Yazıcı et al. 2019).
  */
 export interface ParameterAverage {
   /** The averages: non-trainable variables at the same paths as the parameters they follow. */

@@ -30,6 +30,9 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+/** Marks generators made by any copy of this module (ESM and CJS builds in one app). */
+const RNG_BRAND = Symbol.for('@helmholtz/core:Rng');
+
 /**
  * A seeded pseudo-random generator (sfc32: small, fast, passes PractRand to 2^40 bytes).
  * Every initialiser, sampler, shuffle and dropout mask in Helmholtz draws from one of these,
@@ -43,7 +46,19 @@ export class Rng {
   private d: number;
   private spareNormal: number | null = null;
 
+  /**
+   * Brand check, so a generator from another copy of core (the CJS build next to the ESM one)
+   * is still an `Rng`: it has the same methods and state.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      Function.prototype[Symbol.hasInstance].call(this, value) ||
+      (value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[RNG_BRAND] === true)
+    );
+  }
+
   constructor(seed: number) {
+    Object.defineProperty(this, RNG_BRAND, { value: true, enumerable: false });
     if (!Number.isFinite(seed)) throw new ConfigError('seed', 'a finite number', seed);
     // Low 32 bits, xored with a hash of the high part: negative seeds and seeds beyond 2^32 get
     // streams of their own, while seeds in [0, 2^32) keep their plain value.
@@ -152,23 +167,43 @@ export class Rng {
   }
 
   /** A tensor of uniform draws on [min, max). */
+  // Overloads type the result by the rank of a tuple shape, so `dense(rng.uniform([b, n]), ...)`
+  // compiles without a cast; a `number[]` shape gives tf.Tensor.
+  uniform(shape: [], min?: number, max?: number, dtype?: 'float32' | 'int32'): tf.Scalar;
+  uniform(shape: [number], min?: number, max?: number, dtype?: 'float32' | 'int32'): tf.Tensor1D;
+  uniform(shape: [number, number], min?: number, max?: number, dtype?: 'float32' | 'int32'): tf.Tensor2D;
+  uniform(shape: [number, number, number], min?: number, max?: number, dtype?: 'float32' | 'int32'): tf.Tensor3D;
+  uniform(shape: [number, number, number, number], min?: number, max?: number, dtype?: 'float32' | 'int32'): tf.Tensor4D;
+  uniform(shape: number[], min?: number, max?: number, dtype?: 'float32' | 'int32'): tf.Tensor;
   uniform(shape: number[], min = 0, max = 1, dtype: 'float32' | 'int32' = 'float32'): tf.Tensor {
     return tf.randomUniform(shape, min, max, dtype, this.nextSeed());
   }
 
   /** A tensor of normal draws. */
+  normalTensor(shape: [], mean?: number, stddev?: number): tf.Scalar;
+  normalTensor(shape: [number], mean?: number, stddev?: number): tf.Tensor1D;
+  normalTensor(shape: [number, number], mean?: number, stddev?: number): tf.Tensor2D;
+  normalTensor(shape: [number, number, number], mean?: number, stddev?: number): tf.Tensor3D;
+  normalTensor(shape: [number, number, number, number], mean?: number, stddev?: number): tf.Tensor4D;
+  normalTensor(shape: number[], mean?: number, stddev?: number): tf.Tensor;
   normalTensor(shape: number[], mean = 0, stddev = 1): tf.Tensor {
     return tf.randomNormal(shape, mean, stddev, 'float32', this.nextSeed());
   }
 
   /** A tensor of normal draws cut at two standard deviations (redrawn, not clipped). */
+  truncatedNormal(shape: [], mean?: number, stddev?: number): tf.Scalar;
+  truncatedNormal(shape: [number], mean?: number, stddev?: number): tf.Tensor1D;
+  truncatedNormal(shape: [number, number], mean?: number, stddev?: number): tf.Tensor2D;
+  truncatedNormal(shape: [number, number, number], mean?: number, stddev?: number): tf.Tensor3D;
+  truncatedNormal(shape: [number, number, number, number], mean?: number, stddev?: number): tf.Tensor4D;
+  truncatedNormal(shape: number[], mean?: number, stddev?: number): tf.Tensor;
   truncatedNormal(shape: number[], mean = 0, stddev = 1): tf.Tensor {
     return tf.truncatedNormal(shape, mean, stddev, 'float32', this.nextSeed());
   }
 
   /** Bernoulli samples (0 or 1, float32) with success probabilities `probs`. */
   bernoulli<T extends tf.Tensor>(probs: T): T {
-    return tf.tidy(() => tf.cast(tf.less(this.uniform(probs.shape), probs), 'float32')) as T;
+    return tf.tidy(() => tf.cast(tf.less(this.uniform(probs.shape as number[]), probs), 'float32')) as T;
   }
 }
 

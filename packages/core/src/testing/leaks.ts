@@ -3,6 +3,8 @@ import { HelmholtzError } from '../errors.js';
 
 /** Thrown when code under test leaves tensors behind. */
 export class TensorLeakError extends HelmholtzError {
+  static override readonly errorName: string = 'TensorLeakError';
+
   constructor(
     readonly before: number,
     readonly after: number,

@@ -25,6 +25,8 @@ export interface TrainBegin {
   epochs: number;
   /** Epoch the loop starts at (0 unless resuming). */
   initialEpoch: number;
+  /** Step the loop starts counting from (0 unless resuming). */
+  initialStep: number;
 }
 
 /** The record `train` returns. */
@@ -34,12 +36,16 @@ export interface TrainHistory {
   stoppedEarly: boolean;
   /** `'completed'`, or the reason given to `stop()` (`'aborted'` for the abort signal). */
   reason: string;
+  /** Steps taken in all, counting from `initialStep`: the `initialStep` to resume with. */
+  steps: number;
 }
 
 /** Lets callbacks stop training: the current epoch is closed (flushed, logged) and no other starts. */
 export interface TrainingControl {
   stop(reason?: string): void;
   readonly stopRequested: boolean;
+  /** Steps taken so far over the whole run, counting from `initialStep` (save it with a checkpoint). */
+  readonly step: number;
 }
 
 type MaybePromise = void | Promise<void>;

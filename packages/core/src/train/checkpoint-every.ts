@@ -4,8 +4,12 @@ import type { EpochLogs, TrainHistory, TrainingCallback } from './callbacks.js';
 export interface CheckpointEveryOptions {
   /** Save after every `epochs`-th epoch: epochs n-1, 2n-1, ... (0-based). */
   epochs: number;
-  /** Writes the checkpoint; supplied by the caller (core's checkpoint module, or anything else). */
-  save: (epoch: number, logs: EpochLogs) => Promise<void> | void;
+  /**
+   * Writes the checkpoint; supplied by the caller (core's checkpoint module, or anything else).
+   * `progress.step` is the number of steps taken so far: save it (e.g. as `metadata.step`) and
+   * pass it back as `initialStep` with `initialEpoch: epoch + 1` to resume.
+   */
+  save: (epoch: number, logs: EpochLogs, progress: { step: number }) => Promise<void> | void;
   /** Also save after the last epoch that ran, if that one was not saved already (default false). */
   atEnd?: boolean;
 }
@@ -20,15 +24,15 @@ export function checkpointEvery(options: CheckpointEveryOptions): TrainingCallba
     onTrainBegin() {
       lastSaved = -1;
     },
-    async onEpochEnd(epoch, logs) {
+    async onEpochEnd(epoch, logs, control) {
       if ((epoch + 1) % every !== 0) return;
-      await save(epoch, logs);
+      await save(epoch, logs, { step: control.step });
       lastSaved = epoch;
     },
     async onTrainEnd(history: TrainHistory) {
       const last = history.epochs[history.epochs.length - 1];
       if (atEnd && last && last.epoch !== lastSaved) {
-        await save(last.epoch, last);
+        await save(last.epoch, last, { step: history.steps });
         lastSaved = last.epoch;
       }
     },

@@ -19,6 +19,13 @@ export interface TrainOptions<B> {
   epochs: number;
   /** Epoch to start at, when resuming from a checkpoint (default 0). */
   initialEpoch?: number;
+  /**
+   * Steps taken before `initialEpoch` (the `step` a checkpoint saved, see
+   * {@link TrainHistory.steps}): the step count, and every schedule of it, continues from here.
+   * Required when `initialEpoch > 0`, since the loop cannot know how many batches the earlier
+   * epochs had. Default 0.
+   */
+  initialStep?: number;
   /** The batches of an epoch; called once per epoch so it can reshuffle. */
   batches: (epoch: number) => AsyncIterable<B> | Iterable<B>;
   /**
@@ -112,6 +119,14 @@ async function readLosses(pending: Pending[]): Promise<Logs[]> {
 export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> {
   const epochs = checkInteger('epochs', options.epochs, 0);
   const initialEpoch = checkInteger('initialEpoch', options.initialEpoch ?? 0, 0);
+  if (initialEpoch > 0 && options.initialStep === undefined) {
+    throw new ConfigError(
+      'initialStep',
+      `the number of steps taken before epoch ${initialEpoch} when resuming (the "step" saved with the checkpoint), so the step count and its schedules continue`,
+      undefined,
+    );
+  }
+  const initialStep = checkInteger('initialStep', options.initialStep ?? 0, 0);
   const readEvery = checkInteger('readEvery', options.readEvery ?? 1, 1);
   if (typeof options.batches !== 'function') throw new ConfigError('batches', 'a function (epoch) => iterable', options.batches);
   if (typeof options.step !== 'function') throw new ConfigError('step', 'a function (batch, context) => losses', options.step);
@@ -123,10 +138,14 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
   const stop = (reason = 'stop requested') => {
     if (stopReason === null) stopReason = reason;
   };
+  let step = initialStep;
   const control: TrainingControl = {
     stop,
     get stopRequested() {
       return stopReason !== null;
+    },
+    get step() {
+      return step;
     },
   };
   const emit = async (call: (cb: TrainingCallback) => void | Promise<void>) => {
@@ -135,9 +154,8 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
 
   const history: EpochLogs[] = [];
   let pending: Pending[] = [];
-  let step = 0;
   try {
-    await emit((cb) => cb.onTrainBegin?.({ epochs, initialEpoch }, control));
+    await emit((cb) => cb.onTrainBegin?.({ epochs, initialEpoch, initialStep }, control));
     for (let epoch = initialEpoch; epoch < epochs && stopReason === null; epoch++) {
       if (signal?.aborted) {
         stop('aborted');
@@ -198,7 +216,12 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
       history.push(logs);
       await emit((cb) => cb.onEpochEnd?.(epoch, logs, control));
     }
-    const result: TrainHistory = { epochs: history, stoppedEarly: stopReason !== null, reason: stopReason ?? 'completed' };
+    const result: TrainHistory = {
+      epochs: history,
+      stoppedEarly: stopReason !== null,
+      reason: stopReason ?? 'completed',
+      steps: step,
+    };
     await emit((cb) => cb.onTrainEnd?.(result, control));
     return result;
   } catch (error) {

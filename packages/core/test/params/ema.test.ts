@@ -57,24 +57,23 @@ describe.each(TEST_BACKENDS)('createParameterAverage on %s', (backend) => {
     disposeParams(params);
   });
 
-  it('warm-up uses d_t = min(decay, (1 + t)/(10 + t)): the average follows 1 − Π d_t from 0 towards 1', async () => {
+  it('warm-up uses d_t = min(decay, (1 + t)/(10 + t)): from 1 towards 0 the average is Π d_t', async () => {
     await useBackend(backend);
-    const w = createVariable(tf.zeros([2]), 'w');
-    const params = { w };
+    const w = createVariable(tf.ones([2]), 'w');
     // With decay 0.5 the warm-up ends at t = 8, where (1 + t)/(10 + t) reaches 0.5.
-    const ema = createParameterAverage(params, { decay: 0.5, warmup: true, name: 'ema' });
-    tf.tidy(() => w.assign(tf.ones([2])));
+    const ema = createParameterAverage({ w }, { decay: 0.5, warmup: true, name: 'ema' });
+    tf.tidy(() => w.assign(tf.zeros([2])));
     let product = 1;
-    let previousGap = 1;
+    let previous = 1;
     for (let t = 0; t < 12; t++) {
       ema.update();
       const d = Math.min(0.5, (1 + t) / (10 + t));
       product *= d;
       const avg = (ema.averages.w as tf.Variable).dataSync();
-      expectAllClose(avg, [1 - product, 1 - product], 1e-6);
-      // Each update's own decay, read back from the gap to the target.
-      expect((1 - avg[0]!) / previousGap).toBeCloseTo(d, 4);
-      previousGap = 1 - avg[0]!;
+      expectAllClose(avg, [product, product], 1e-5, 0);
+      // Each update's own decay, read back as the ratio of successive averages.
+      expect(avg[0]! / previous).toBeCloseTo(d, 5);
+      previous = avg[0]!;
     }
     expect(product).toBeCloseTo(0.1 * (2 / 11) * (3 / 12) * (4 / 13) * (5 / 14) * (6 / 15) * (7 / 16) * (8 / 17) * 0.5 ** 4, 12);
     ema.dispose();
@@ -125,8 +124,9 @@ describe.each(TEST_BACKENDS)('createParameterAverage on %s', (backend) => {
         expect(treeBits(params)).toEqual(averaged);
         return tf.sum(params.enc.kernel);
       });
-      expect(bits(out)).toEqual(bits(tf.tidy(() => tf.sum(ema.averages.enc as unknown as tf.Tensor[] & never) ?? 0)) ?? []);
-      out.dispose();
+      const expected = tf.sum(flattenParams(ema.averages).get('enc/kernel')!);
+      expect(bits(out)).toEqual(bits(expected));
+      tf.dispose([out, expected]);
       expect(treeBits(params)).toEqual(live);
       // Throwing, after writing to a live parameter: both the swap and the write are undone.
       expect(() =>
@@ -235,7 +235,12 @@ describe.each(TEST_BACKENDS)('createParameterAverage on %s', (backend) => {
     expect([...flattenParams(ema.averages).keys()]).toEqual(['encoder/w']);
     tf.tidy(() => shared.assign(tf.fill([2], 3)));
     ema.update();
-    expectAllClose(ema.averages.encoder as never as tf.Tensor, [], 0, true);
+    const avg = flattenParams(ema.averages).get('encoder/w')!;
+    expectAllClose(avg, [0.9 + 0.1 * 3, 0.9 + 0.1 * 3], 1e-6);
+    ema.withAveragedParams(() => expect(bits(params.decoder.w)).toEqual(bits(avg)));
+    expectAllClose(shared, [3, 3], 0);
+    ema.copyTo();
+    expect(bits(params.decoder.w)).toEqual(bits(avg));
     ema.dispose();
     tf.dispose([shared, counter]);
   });

@@ -114,7 +114,7 @@ describe('eventTargetCallback', () => {
       'epochend',
       'trainend',
     ]);
-    expect(seen[0]?.[1]).toEqual({ epochs: 2, initialEpoch: 0 });
+    expect(seen[0]?.[1]).toEqual({ epochs: 2, initialEpoch: 0, initialStep: 0 });
     expect(seen[3]?.[1]).toEqual({ epoch: 0, batch: 1, step: 1, logs: { loss: 3 } });
     expect(seen[8]?.[1]).toEqual({ epoch: 1, loss: 2 });
     expect(seen[9]?.[1]).toMatchObject({ stoppedEarly: false, reason: 'completed' });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  checkpointEvery,
   ConfigError,
   createOptimizer,
   createVariable,
@@ -8,9 +9,11 @@ import {
   matMul,
   NonFiniteLossError,
   Rng,
+  scheduleValue,
   ShapeError,
   train,
   type BatchEnd,
+  type StepContext,
   type StepLosses,
   type TrainingCallback,
 } from '../../src/index.js';
@@ -156,6 +159,7 @@ describe.each(TEST_BACKENDS)('train on %s', (backend) => {
       ],
       stoppedEarly: true,
       reason: 'enough',
+      steps: 6,
     });
   });
 
@@ -228,12 +232,53 @@ describe.each(TEST_BACKENDS)('train on %s', (backend) => {
     await useBackend(backend);
     const { epochs, batches, step } = scripted([[9], [9], [3, 5], [1]]);
     const asked: number[] = [];
-    const history = await train({ epochs, initialEpoch: 2, batches: (e) => (asked.push(e), batches(e)), step });
+    const history = await train({ epochs, initialEpoch: 2, initialStep: 2, batches: (e) => (asked.push(e), batches(e)), step });
     expect(asked).toEqual([2, 3]);
     expect(history.epochs).toEqual([
       { epoch: 2, loss: 4 },
       { epoch: 3, loss: 1 },
     ]);
+  });
+});
+
+describe('resuming continues the step count (bug 7)', () => {
+  it('a run split at an epoch, resumed with initialStep, sees the same steps and schedule values as one run', async () => {
+    const batches = () => [0, 1, 2];
+    const record = (seen: number[], fromBatchEnd: number[]) => ({
+      step: (_: number, ctx: StepContext) => {
+        seen.push(ctx.step);
+        return { lr: scheduleValue({ kind: 'exponential', initial: 1, decayRate: 0.5, decaySteps: 3 }, ctx.step) };
+      },
+      callbacks: [{ onBatchEnd: (b: BatchEnd) => void fromBatchEnd.push(b.step) }],
+    });
+    const whole: number[] = [];
+    const wholeEnds: number[] = [];
+    const one = await train({ epochs: 4, batches, ...record(whole, wholeEnds) });
+    expect(one.steps).toBe(12);
+
+    const first: number[] = [];
+    const firstEnds: number[] = [];
+    const saved: { epoch: number; step: number }[] = [];
+    const part1 = await train({
+      epochs: 2,
+      batches,
+      ...record(first, firstEnds),
+      callbacks: [...record(first, firstEnds).callbacks, checkpointEvery({ epochs: 1, save: (epoch, _, { step }) => void saved.push({ epoch, step }) })],
+    });
+    expect(saved).toEqual([{ epoch: 0, step: 3 }, { epoch: 1, step: 6 }]);
+    const second: number[] = [];
+    const secondEnds: number[] = [];
+    const part2 = await train({ epochs: 4, initialEpoch: 2, initialStep: part1.steps, batches, ...record(second, secondEnds) });
+    expect([...first, ...second]).toEqual(whole);
+    expect([...firstEnds, ...secondEnds]).toEqual(wholeEnds);
+    expect(part2.epochs.map((e) => e.lr)).toEqual(one.epochs.slice(2).map((e) => e.lr));
+    expect(part2.steps).toBe(12);
+  });
+
+  it('resuming at an epoch without initialStep is a ConfigError that says what to pass', async () => {
+    await expect(train({ epochs: 3, initialEpoch: 1, batches: () => [0], step: () => ({ loss: 1 }) })).rejects.toThrow(
+      /"initialStep".*steps taken before epoch 1/,
+    );
   });
 });
 

@@ -1,0 +1,179 @@
+/**
+ * One Bernoulli draw of a Gibbs step, for a batch of 256 chains over 500 hidden and 784
+ * visible units: `Rng.bernoulli` (tfjs generates the uniforms in JavaScript, then uploads them)
+ * against the device generator (`createDeviceRandom`, elementwise ops on the device, no upload),
+ * on webgpu (Dawn in Node), wasm and cpu. Interleaved rounds, median ms per draw.
+ *
+ * Before timing on webgpu it checks that the device generator gives the same bits there as on
+ * cpu, and counts how often a single `tf.mod` lands one multiple off (what the generator's
+ * second reduction is for).
+ *
+ *   cd packages/core && npx tsx bench/device-random.bench.ts
+ *
+ * Without a GPU, Dawn runs on SwiftShader (Vulkan on the CPU, from Debian's chromium), picked
+ * below when VK_ICD_FILENAMES is unset. Options: BENCH_ROUNDS (default 9), BENCH_DRAWS (draws
+ * per timed batch, default 10), BENCH_BACKENDS (default webgpu,wasm,cpu).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { createDeviceRandom, DEVICE_RANDOM_COMPONENTS } from '../src/random/device-random.js';
+import { Rng } from '../src/random/rng.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const DRAWS = Number(process.env.BENCH_DRAWS ?? 10);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'webgpu,wasm,cpu').split(',');
+const SHAPES: [number, number][] = [
+  [256, 500],
+  [256, 784],
+];
+
+// The Vulkan loader reads this when Dawn creates its instance, so setting it here is in time.
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+
+/**
+ * Dawn's WebGPU for Node, installed as packages/backends does it: its globals (GPUBufferUsage
+ * and friends) and navigator.gpu must exist before tfjs-backend-webgpu is imported, which
+ * registers its backend only if navigator.gpu is there. Core does not depend on either package;
+ * they are resolved from packages/backends, which does.
+ */
+async function initWebgpu(): Promise<string> {
+  const fromBackends = createRequire(new URL('../../backends/package.json', import.meta.url));
+  const dawn = (await import(pathToFileURL(fromBackends.resolve('webgpu')).href)) as {
+    create(options: string[]): { requestAdapter(): Promise<{ info?: Record<string, string> } | null> };
+    globals: object;
+  };
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error(`Dawn found no adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'})`);
+  await import(pathToFileURL(fromBackends.resolve('@tensorflow/tfjs-backend-webgpu')).href);
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed');
+  await tf.ready();
+  const info = adapter.info ?? {};
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+// DRAWS draws, each consumed by a sum as a Gibbs step would consume it, then one 4-byte read
+// back: on webgpu the queue runs in order, so the read waits for every draw of the batch.
+async function timeDraws(draw: () => tf.Tensor): Promise<number> {
+  const start = performance.now();
+  let last: tf.Tensor | undefined;
+  for (let i = 0; i < DRAWS; i++) {
+    const sample = draw();
+    last?.dispose();
+    last = tf.sum(sample);
+    sample.dispose();
+  }
+  await last!.data();
+  last!.dispose();
+  return (performance.now() - start) / DRAWS;
+}
+
+async function bitsOn(backend: string, shape: number[], steps: number): Promise<{ draws: Float32Array[]; state: Float32Array }> {
+  await tf.setBackend(backend);
+  const gen = createDeviceRandom(shape, new Rng(5));
+  const probs = tf.fill(shape, 0.37);
+  const draws: Float32Array[] = [];
+  for (let t = 0; t < steps; t++) {
+    const u = gen.uniform();
+    draws.push((await u.data()) as Float32Array);
+    u.dispose();
+  }
+  const b = gen.bernoulli(probs);
+  draws.push((await b.data()) as Float32Array);
+  const state = (await gen.state.streams.data()) as Float32Array;
+  tf.dispose([b, probs]);
+  gen.dispose();
+  return { draws, state };
+}
+
+function sameBits(a: Float32Array, b: Float32Array): number {
+  let differ = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+  return differ;
+}
+
+async function checkWebgpu(): Promise<void> {
+  const shape = [256, 784];
+  const gpu = await bitsOn('webgpu', shape, 5);
+  const cpu = await bitsOn('cpu', shape, 5);
+  const differ = gpu.draws.map((d, i) => sameBits(d, cpu.draws[i]!));
+  console.log(
+    `parity webgpu vs cpu, [${shape}], 5 uniform draws then 1 bernoulli: ${differ.join('/')} values differ; ` +
+      `state after: ${sameBits(gpu.state, cpu.state)} of ${gpu.state.length} differ`,
+  );
+  // How often one tf.mod of a·x by m is not in [0, m) or off by a multiple, on this device.
+  await tf.setBackend('webgpu');
+  const seeds = Float32Array.from({ length: 1_000_000 * 6 }, (_, i) => 1 + ((i * 7919) % (DEVICE_RANDOM_COMPONENTS[i % 6]!.modulus - 1)));
+  const m = DEVICE_RANDOM_COMPONENTS.map((c) => c.modulus);
+  const a = DEVICE_RANDOM_COMPONENTS.map((c) => c.multiplier);
+  const once = tf.tidy(() => tf.mod(tf.mul(tf.tensor2d(seeds, [1_000_000, 6]), tf.tensor1d(a)), tf.tensor1d(m)));
+  const got = (await once.data()) as Float32Array;
+  once.dispose();
+  let off = 0;
+  for (let i = 0; i < seeds.length; i++) if (got[i] !== (a[i % 6]! * seeds[i]!) % m[i % 6]!) off++;
+  console.log(`a single tf.mod on webgpu was wrong for ${off} of ${seeds.length} products (the second reduction corrects these)\n`);
+}
+
+async function main(): Promise<void> {
+  const rows: string[] = [];
+  for (const backend of BACKENDS) {
+    let device = backend;
+    try {
+      if (backend === 'webgpu') {
+        device = `webgpu (${await initWebgpu()})`;
+        console.log(`webgpu adapter: ${device}`);
+        await checkWebgpu();
+        await tf.setBackend('webgpu');
+      } else {
+        if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") failed`);
+        await tf.ready();
+      }
+    } catch (error) {
+      console.log(`${backend}: skipped, ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
+    for (const shape of SHAPES) {
+      const rng = new Rng(1);
+      const probs = tf.tidy(() => tf.mul(rng.uniform(shape), 0.9));
+      const gen = createDeviceRandom(shape, rng.split());
+      const viaRng = () => rng.bernoulli(probs);
+      const onDevice = () => gen.bernoulli(probs);
+      // Warm-up compiles the shaders and fills the buffer pools.
+      await timeDraws(viaRng);
+      await timeDraws(onDevice);
+      const tRng: number[] = [];
+      const tDevice: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        tRng.push(await timeDraws(viaRng));
+        tDevice.push(await timeDraws(onDevice));
+      }
+      const [mr, md] = [median(tRng), median(tDevice)];
+      rows.push(
+        `| ${backend} | [${shape.join(', ')}] | ${mr.toFixed(2)} | ${md.toFixed(2)} | ${(mr / md).toFixed(2)}x |`,
+      );
+      console.log(rows[rows.length - 1]);
+      tf.dispose(probs);
+      gen.dispose();
+    }
+  }
+  console.log(`\n${ROUNDS} interleaved rounds of ${DRAWS} draws each, median ms per draw (a draw, a sum over it, one 4-byte read per batch)\n`);
+  console.log('| backend | shape | rng.bernoulli (JS + upload) | device generator | speed-up |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
+  for (const row of rows) console.log(row);
+}
+
+await main();
+// Dawn keeps the process alive otherwise.
+process.exit(0);
