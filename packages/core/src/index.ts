@@ -10,3 +10,6 @@ export * from './losses/index.js';
 export * from './optim/index.js';
 export * from './train/index.js';
 export * from './image/index.js';
+export * from './probability/index.js';
+export * from './likelihood/index.js';
+export * from './model/index.js';

@@ -1,15 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul } from './matmul.js';
+import { ShapeError } from '../errors.js';
 
 export type Padding = 'same' | 'valid';
 
+type Strides = [number, number];
+type Shape4 = [number, number, number, number];
+
 /**
- * Whether the active backend lacks the kernel for a convolution's filter gradient.
- * tfjs-backend-wasm 4.22 registers Conv2D and Conv2DBackpropInput but not
- * Conv2DBackpropFilter, so autodiff through any conv layer's kernel fails there.
+ * Backends whose own kernels for a convolution's two gradients are missing or slow, so that both
+ * are computed with the forward Conv2D kernel instead. tfjs-backend-wasm 4.22 registers no
+ * Conv2DBackpropFilter, and its Conv2DBackpropInput is a plain loop: on [64, 32, 32, 64] → 128,
+ * 4x4, stride 2, it took 2.3-2.9 s where XNNPACK's Conv2D does the forward pass in 0.15-0.2 s
+ * (measured 2026-11, 2 cores). test/fast/conv-second-order.test.ts checks both forms against
+ * the cpu kernels.
  */
-function lacksFilterGradientKernel(): boolean {
-  return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) === undefined;
+const FORWARD_KERNEL_BACKENDS = new Set(['wasm']);
+
+/**
+ * Whether the active backend (or `backend`) computes a convolution's input and filter gradients
+ * with its forward Conv2D kernel. Also true for a backend that lacks either gradient kernel.
+ */
+export function prefersForwardConvForGradients(backend: string = tf.getBackend()): boolean {
+  if (FORWARD_KERNEL_BACKENDS.has(backend)) return true;
+  return (
+    tf.getKernel('Conv2DBackpropFilter', backend) === undefined || tf.getKernel('Conv2DBackpropInput', backend) === undefined
+  );
 }
 
 /**
@@ -22,7 +37,7 @@ export function samePadding(n: number, kernel: number, stride: number): [number,
   return [before, total - before];
 }
 
-function padForSame(x: tf.Tensor4D, kh: number, kw: number, strides: [number, number]): tf.Tensor4D {
+function padForSame(x: tf.Tensor4D, kh: number, kw: number, strides: Strides): tf.Tensor4D {
   const [top, bottom] = samePadding(x.shape[1], kh, strides[0]);
   const [left, right] = samePadding(x.shape[2], kw, strides[1]);
   if (top + bottom + left + right === 0) return x;
@@ -34,79 +49,167 @@ function padForSame(x: tf.Tensor4D, kh: number, kw: number, strides: [number, nu
   ]);
 }
 
-/**
- * ∂<conv2d(x, W), dy>/∂W for a kernel of shape [kh, kw, inC, outC], NHWC, without the
- * Conv2DBackpropFilter kernel: for every kernel position (i, j), the strided window of the
- * padded input that tap saw, as a [batch·oh·ow, inC] matrix, times dy as [batch·oh·ow, outC].
- * kh·kw small products: fine for the 3x3-5x5 kernels generative models use.
- */
-export function conv2dFilterGradient(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  kernelShape: readonly number[],
-  strides: [number, number],
-  padding: Padding,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [kh, kw, inC, outC] = kernelShape as [number, number, number, number];
-    const xp = padding === 'same' ? padForSame(x, kh, kw, strides) : x;
-    const [batch, oh, ow] = dy.shape;
-    const [sh, sw] = strides;
-    const dy2d = tf.reshape(dy, [batch * oh * ow, outC]) as tf.Tensor2D;
-    const taps: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const window = tf.stridedSlice(
-          xp,
-          [0, i, j, 0],
-          [batch, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, inC],
-          [1, sh, sw, 1],
-        );
-        taps.push(matMul(tf.reshape(window, [batch * oh * ow, inC]) as tf.Tensor2D, dy2d, true, false));
-      }
-    }
-    return tf.reshape(tf.stack(taps), [kh, kw, inC, outC]) as tf.Tensor4D;
+function validOutputSize(n: number, kernel: number, stride: number): number {
+  return Math.floor((n - kernel) / stride) + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The three maps below are the partial derivatives of one trilinear form of a 'valid' NHWC
+// convolution, T(x, W, y) = <conv(x, W), y>:
+//   convValid(x, W)           = ∂T/∂y,
+//   convInputGrad(y, W)       = ∂T/∂x   (the transposed convolution),
+//   convFilterGrad(x, y)      = ∂T/∂W.
+// Each is bilinear, so the gradient of each is again made of the other two; giving every one of
+// them a custom gradient built from the three closes the family under differentiation, to any
+// order, on every backend. tfjs's own gradients do not: Conv2DBackpropFilter has no registered
+// gradient anywhere, and wasm lacks the kernel itself, so a gradient penalty (WGAN-GP, R1) failed
+// there. The forward value of each map uses the fastest kernel the backend has.
+// ---------------------------------------------------------------------------------------------
+
+/** conv(x, W), 'valid': y[b, p, q, o] = Σ x[b, p·sh + i, q·sw + j, c] W[i, j, c, o]. */
+function convValid(x: tf.Tensor4D, w: tf.Tensor4D, strides: Strides): tf.Tensor4D {
+  const op = tf.customGrad<tf.Tensor4D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([input, kernel]);
+    return {
+      value: tf.conv2d(input, kernel, strides, 'valid'),
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
+        // Both are computed even when only one is needed (a customGrad cannot tell which input
+        // the tape wants): the first layer of a network pays one unused transposed convolution.
+        return [convInputGrad(dy, sw, strides, sx.shape), convFilterGrad(sx, dy, strides, sw.shape)];
+      },
+    };
   });
+  return op(x, w);
+}
+
+/** ∂<conv(x, W), y>/∂x for x of shape `xShape`: the transposed convolution of y. */
+function convInputGrad(y: tf.Tensor4D, w: tf.Tensor4D, strides: Strides, xShape: Shape4): tf.Tensor4D {
+  const op = tf.customGrad<tf.Tensor4D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [dy, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([dy, kernel]);
+    return {
+      value: transposedConvValue(dy, kernel, strides, xShape),
+      gradFunc: (g: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [sy, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
+        // <convᵀ(y, W), g> = T(g, W, y).
+        return [convValid(g, sw, strides), convFilterGrad(g, sy, strides, sw.shape)];
+      },
+    };
+  });
+  return op(y, w);
+}
+
+/** ∂<conv(x, W), y>/∂W for a kernel of shape `wShape`. */
+function convFilterGrad(x: tf.Tensor4D, y: tf.Tensor4D, strides: Strides, wShape: Shape4): tf.Tensor4D {
+  const op = tf.customGrad<tf.Tensor4D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, dy, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([input, dy]);
+    return {
+      value: filterGradientValue(input, dy, strides, wShape),
+      gradFunc: (g: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [sx, sy] = saved as [tf.Tensor4D, tf.Tensor4D];
+        // <F(x, y), G> = T(x, G, y).
+        return [convInputGrad(sy, g, strides, sx.shape), convValid(sx, g, strides)];
+      },
+    };
+  });
+  return op(x, y);
+}
+
+/** Value of the transposed 'valid' convolution (no autodiff: it runs inside a customGrad). */
+function transposedConvValue(y: tf.Tensor4D, w: tf.Tensor4D, strides: Strides, xShape: Shape4): tf.Tensor4D {
+  if (!prefersForwardConvForGradients()) return tf.conv2dTranspose(y, w, xShape, strides, 'valid');
+  return tf.tidy(() => transposedConvByPhases(y, w, strides, xShape));
 }
 
 /**
- * tf.conv2d, correct and differentiable on every backend:
+ * The transposed convolution as sh·sw stride-1 convolutions, one per output phase (the
+ * "sub-pixel" form, Shi et al. 2016, sec. 2.2): x[q·s + r] = Σ_m y[q − m] · W[r + m·s], a full
+ * correlation of y with the kernel taps r, r + s, ... flipped. Unlike inserting zeros between the
+ * rows of y, it does no multiplications by zero, and each piece runs on XNNPACK's Conv2D.
+ */
+function transposedConvByPhases(y: tf.Tensor4D, w: tf.Tensor4D, strides: Strides, xShape: Shape4): tf.Tensor4D {
+  const [batch, height, width, inC] = xShape;
+  const [kh, kw, , outC] = w.shape;
+  const [sh, sw] = strides;
+  const [, ph, pw] = y.shape;
+  const rows = Math.ceil(height / sh);
+  const cols = Math.ceil(width / sw);
+  const taps = (k: number, phase: number, s: number) => (phase < k ? Math.ceil((k - phase) / s) : 0);
+  const phase = (r: number, t: number): tf.Tensor4D => {
+    const m = taps(kh, r, sh);
+    const n = taps(kw, t, sw);
+    if (m === 0 || n === 0) return tf.zeros([batch, rows, cols, inC]);
+    const sub = sh === 1 && sw === 1 ? w : tf.stridedSlice(w, [r, t, 0, 0], [r + (m - 1) * sh + 1, t + (n - 1) * sw + 1, inC, outC], [sh, sw, 1, 1]);
+    const kernel = tf.transpose(tf.reverse(sub, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const padded = tf.pad(y, [
+      [0, 0],
+      [m - 1, rows - ph],
+      [n - 1, cols - pw],
+      [0, 0],
+    ]);
+    return tf.conv2d(padded, kernel, 1, 'valid');
+  };
+  const interleaved: tf.Tensor4D[] = [];
+  for (let r = 0; r < sh; r++) {
+    const byColumn: tf.Tensor4D[] = [];
+    for (let t = 0; t < sw; t++) byColumn.push(phase(r, t));
+    // Stacking phases on a new axis after the one they interleave, then merging the two, puts
+    // phase t at columns t, t + s, t + 2s, ...
+    interleaved.push(sw === 1 ? byColumn[0]! : (tf.reshape(tf.stack(byColumn, 3), [batch, rows, cols * sw, inC]) as tf.Tensor4D));
+  }
+  const full = sh === 1 ? interleaved[0]! : (tf.reshape(tf.stack(interleaved, 2), [batch, rows * sh, cols * sw, inC]) as tf.Tensor4D);
+  if (rows * sh === height && cols * sw === width) return full;
+  return tf.slice(full, [0, 0, 0, 0], [batch, height, width, inC]);
+}
+
+/** Value of the filter gradient (no autodiff: it runs inside a customGrad). */
+function filterGradientValue(x: tf.Tensor4D, dy: tf.Tensor4D, strides: Strides, wShape: Shape4): tf.Tensor4D {
+  if (!prefersForwardConvForGradients()) {
+    const attrs = { strides, pad: 'valid', dataFormat: 'NHWC', filterShape: wShape };
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  }
+  return tf.tidy(() => {
+    // dW[i, j, c, o] = Σ_{b,p,q} x[b, i + p·sh, j + q·sw, c] dy[b, p, q, o]: a convolution of x
+    // with dy as its kernel, dilated by the stride, in which the batch is the summed channel
+    // axis and x's channels are the batch. One XNNPACK call instead of kh·kw strided slices
+    // (wasm's StridedSlice alone took 170 ms per tap on [64, 32, 32, 64]).
+    const [kh, kw, inC, outC] = wShape;
+    const xT = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D;
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+    const z = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', strides);
+    // Rows past the last full window are not taps: keep the first kh × kw.
+    const taps = z.shape[1] === kh && z.shape[2] === kw ? z : tf.slice(z, [0, 0, 0, 0], [inC, kh, kw, outC]);
+    return tf.transpose(taps, [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public ops: padding on top of the three 'valid' maps.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * tf.conv2d, correct and differentiable to any order on every backend:
  * - 'same' padding is applied explicitly (tf.pad, then a 'valid' convolution). tfjs-backend-wasm
  *   4.22 returns wrong values (often zeros) for some 'same' convolutions whose padding total is
  *   zero, e.g. a 1x2 kernel with stride 2 on an 8x8 input; its 'valid' convolution is correct.
  *   The result is the same number for number on every backend.
- * - Where the backend lacks Conv2DBackpropFilter (wasm), the kernel gradient is computed by
- *   {@link conv2dFilterGradient}.
+ * - The input and filter gradients are themselves differentiable (gradient penalties), and on
+ *   wasm run on XNNPACK's Conv2D (see {@link prefersForwardConvForGradients}).
  */
 export function conv2dOp(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: [number, number], padding: Padding): tf.Tensor4D {
   return tf.tidy(() => {
     const input = padding === 'same' ? padForSame(x, kernel.shape[0], kernel.shape[1], strides) : x;
-    return validConv2d(input, kernel, strides);
+    return convValid(input, kernel, strides);
   });
-}
-
-function validConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: [number, number]): tf.Tensor4D {
-  if (!lacksFilterGradientKernel()) return tf.conv2d(x, kernel, strides, 'valid');
-  const withGradient = tf.customGrad<tf.Tensor4D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [input, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    save([input, w]);
-    return {
-      value: tf.conv2d(input, w, strides, 'valid'),
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [si, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
-        return [
-          tf.conv2dTranspose(dy, sw, si.shape, strides, 'valid'),
-          conv2dFilterGradient(si, dy, sw.shape, strides, 'valid'),
-        ];
-      },
-    };
-  });
-  return withGradient(x, kernel);
 }
 
 /**
- * tf.conv2dTranspose (the adjoint of conv2d with the same kernel [kh, kw, outC, inC]), with a
- * filter gradient that works on backends lacking Conv2DBackpropFilter.
+ * tf.conv2dTranspose (the adjoint of conv2d with the same kernel [kh, kw, outC, inC]) for x of
+ * shape [batch, h, w, inC], where h and w are what conv2d with `padding` makes of `outputShape`.
+ * Differentiable to any order on every backend, like {@link conv2dOp}.
  */
 export function conv2dTransposeOp(
   x: tf.Tensor4D,
@@ -115,18 +218,48 @@ export function conv2dTransposeOp(
   strides: [number, number],
   padding: Padding,
 ): tf.Tensor4D {
-  if (!lacksFilterGradientKernel()) return tf.conv2dTranspose(x, kernel, outputShape, strides, padding);
-  const withGradient = tf.customGrad<tf.Tensor4D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [input, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    save([input, w]);
-    return {
-      value: tf.conv2dTranspose(input, w, outputShape, strides, padding),
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [si, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
-        // y = convᵀ(x, W), so <y, dy> = <x, conv(dy, W)>: the roles of input and output swap.
-        return [conv2dOp(dy, sw, strides, padding), conv2dFilterGradient(dy, si, sw.shape, strides, padding)];
-      },
-    };
+  const [batch, height, width, outC] = outputShape;
+  const [kh, kw, kernelOutC, inC] = kernel.shape;
+  const [sh, sw] = strides;
+  const size = (n: number, k: number, s: number) => (padding === 'same' ? Math.ceil(n / s) : validOutputSize(n, k, s));
+  const want: Shape4 = [batch, size(height, kh, sh), size(width, kw, sw), inC];
+  if (x.rank !== 4 || x.shape.some((d, i) => d !== want[i])) {
+    throw new ShapeError(
+      'conv2dTranspose input',
+      want,
+      x.shape,
+      `a ${padding} convolution with strides [${sh}, ${sw}] maps the output shape ${JSON.stringify(outputShape)} to it`,
+    );
+  }
+  if (kernelOutC !== outC) {
+    throw new ShapeError('conv2dTranspose kernel', [kh, kw, outC, inC], kernel.shape, `the output shape has ${outC} channels`);
+  }
+  return tf.tidy(() => {
+    if (padding === 'valid') return convInputGrad(x, kernel, strides, outputShape);
+    // Adjoint of "pad, then 'valid' convolution": transposed convolution, then crop.
+    const [top, bottom] = samePadding(height, kh, sh);
+    const [left, right] = samePadding(width, kw, sw);
+    const padded: Shape4 = [batch, height + top + bottom, width + left + right, outC];
+    const full = convInputGrad(x, kernel, strides, padded);
+    if (top + bottom + left + right === 0) return full;
+    return tf.slice(full, [0, top, left, 0], outputShape);
   });
-  return withGradient(x, kernel);
+}
+
+/**
+ * ∂<conv2d(x, W), dy>/∂W for a kernel of shape [kh, kw, inC, outC], NHWC: the gradient that
+ * autodiff through {@link conv2dOp} gives the kernel, itself differentiable in x and dy.
+ */
+export function conv2dFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  kernelShape: readonly number[],
+  strides: [number, number],
+  padding: Padding,
+): tf.Tensor4D {
+  const shape = [...kernelShape] as Shape4;
+  return tf.tidy(() => {
+    const input = padding === 'same' ? padForSame(x, shape[0], shape[1], strides) : x;
+    return convFilterGrad(input, dy, strides, shape);
+  });
 }

@@ -28,6 +28,7 @@ export {
 } from './conv2d-transpose.js';
 export { createBatchNorm, batchNorm, type BatchNormParams, type BatchNormOptions } from './batch-norm.js';
 export { dropout } from './dropout.js';
+export { resolveLayerMode, type LayerMode, type ResolvedLayerMode } from './mode.js';
 export { gaussianNoise } from './gaussian-noise.js';
 export {
   createLstm,

@@ -1,5 +1,5 @@
 // Losses and log-densities. Losses default to a mean scalar; per-example quantities to [batch].
-export { type Reduction } from './reduction.js';
+export { type Reduction, type ScalarReduction } from './reduction.js';
 export { binaryCrossEntropyFromLogits } from './binary-cross-entropy.js';
 export { meanSquaredError } from './mean-squared-error.js';
 export { categoricalCrossEntropyFromLogits, sparseCategoricalCrossEntropyFromLogits } from './categorical-cross-entropy.js';

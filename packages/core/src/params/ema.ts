@@ -85,16 +85,14 @@ export function createParameterAverage(params: ParamTree, options: ParameterAver
   if (typeof warmup !== 'boolean') throw new ConfigError('parameter average warmup', 'a boolean', warmup);
   if (typeof include !== 'function') throw new ConfigError('parameter average include', 'a function (path, variable) => boolean', include);
 
-  // One average per variable: a weight reachable by two paths (tied) is averaged once, under
-  // the first path.
+  // flattenParams lists a variable reachable by two paths (tied weights) once, under its first
+  // path, so it gets one average and is assigned once.
   const live: [string, tf.Variable][] = [];
-  const seen = new Set<tf.Variable>();
   for (const [path, v] of flattenParams(params)) {
-    if (seen.has(v) || !include(path, v)) continue;
+    if (!include(path, v)) continue;
     if (v.dtype !== 'float32') {
       throw new ConfigError(`dtype of ${path}`, 'float32 (leave other leaves out with `include`)', v.dtype);
     }
-    seen.add(v);
     live.push([path, v]);
   }
   if (live.length === 0) throw new ConfigError('parameters to average', 'at least one float32 leaf', 'none');
@@ -143,8 +141,8 @@ export function createParameterAverage(params: ParamTree, options: ParameterAver
 
     withAveragedParams<T>(fn: () => T): T {
       refuseWhileSwapped('withAveragedParams()');
-      // A clone shares the variable's data (no copy); assigning swaps which buffer each
-      // variable points at, so both the swap and the restore are exact.
+      // The clones keep the original values alive (cpu shares the buffer rather than copying);
+      // assign repoints each variable, so the swap and the restore are exact.
       const originals = pairs.map(([, v]) => tf.clone(v));
       pairs.forEach(([avg, v]) => v.assign(avg));
       swapped = true;

@@ -10,3 +10,4 @@ export {
   type ParamNode,
   type ParamTree,
 } from './tree.js';
+export { createParameterAverage, type ParameterAverage, type ParameterAverageOptions } from './ema.js';

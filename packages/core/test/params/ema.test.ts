@@ -245,6 +245,20 @@ describe.each(TEST_BACKENDS)('createParameterAverage on %s', (backend) => {
     tf.dispose([shared, counter]);
   });
 
+  it('a tree with arrays (a DBN\'s layers) gets averages at the same paths', async () => {
+    await useBackend(backend);
+    const params = { layers: [{ W: createVariable(tf.ones([2, 2]), 'l0/W') }, { W: createVariable(tf.zeros([2]), 'l1/W') }] };
+    const ema = createParameterAverage(params, { decay: 0.5, name: 'ema' });
+    expect([...flattenParams(ema.averages).keys()]).toEqual(['layers/0/W', 'layers/1/W']);
+    tf.tidy(() => params.layers[1]!.W.assign(tf.fill([2], 4)));
+    ema.update();
+    expectAllClose(flattenParams(ema.averages).get('layers/1/W')!, [2, 2], 0);
+    ema.withAveragedParams(() => expectAllClose(params.layers[1]!.W, [2, 2], 0));
+    expectAllClose(params.layers[1]!.W, [4, 4], 0);
+    ema.dispose();
+    disposeParams(params);
+  });
+
   it('refuses bad options with a ConfigError', async () => {
     await useBackend(backend);
     const params = makeParams('g', 13);

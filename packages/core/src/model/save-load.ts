@@ -1,0 +1,218 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { readCheckpointRecord, restoreFromArtifacts, toCheckpointArtifacts, type CheckpointOptimizer } from '../checkpoint/artifacts.js';
+import { configMismatch } from '../checkpoint/config-mismatch.js';
+import type { CheckpointMetadata, JsonValue } from '../checkpoint/format.js';
+import type { CheckpointHandler } from '../checkpoint/handlers.js';
+import { CheckpointError, formatValue } from '../errors.js';
+import type { ParamTree } from '../params/tree.js';
+import { Rng } from '../random/rng.js';
+import { isGenerativeModel, type GenerativeModel, type ModelFactories } from './generative-model.js';
+
+/**
+ * How a model's tensors are named in its checkpoint: `params/<path>` and `state/<path>`. Load
+ * one part into another tree with `loadCheckpoint(handler, { params, from: 'params' })`.
+ */
+export const MODEL_PARAMS_PREFIX = 'params';
+export const MODEL_STATE_PREFIX = 'state';
+
+export interface SaveModelOptions {
+  /** Optimizers whose state to keep, by a key without `/`. */
+  optimizers?: Record<string, CheckpointOptimizer>;
+  /** A generator whose position to keep, so a resumed run draws the same numbers. */
+  rng?: Rng;
+  /** Any other plain JSON to keep (a run's settings, a label map). */
+  extra?: JsonValue;
+  /** Training progress, e.g. `{ epoch: 3, step: 1200 }` (pass `step` back as the loop's `initialStep`). */
+  metadata?: CheckpointMetadata;
+}
+
+export interface LoadModelOptions {
+  /**
+   * Builds the optimizers whose state to restore, once the model exists (they need its
+   * variables): `(model) => ({ adam: createOptimizer(config, model.params) })`. They are
+   * returned restored, or disposed if the checkpoint is refused.
+   */
+  optimizers?: (model: GenerativeModel) => Record<string, CheckpointOptimizer>;
+  /** Where the checkpoint comes from, for error messages (default: the handler's location). */
+  location?: string;
+}
+
+export interface LoadedModel<M extends GenerativeModel = GenerativeModel> {
+  model: M;
+  /** The optimizers built by `options.optimizers`, with their state restored. */
+  optimizers: Record<string, CheckpointOptimizer>;
+  /** The saved generator, at the position it had when saved; null if none was saved. */
+  rng: Rng | null;
+  extra: JsonValue;
+  metadata: CheckpointMetadata;
+  createdAt: string;
+}
+
+/** The tensors of a model as one tree: what a model checkpoint holds. */
+export function modelTree(model: GenerativeModel): ParamTree {
+  return model.state === undefined
+    ? { [MODEL_PARAMS_PREFIX]: model.params }
+    : { [MODEL_PARAMS_PREFIX]: model.params, [MODEL_STATE_PREFIX]: model.state };
+}
+
+function locationOf(handler: tf.io.IOHandler | CheckpointHandler, given?: string): string {
+  if (given) return given;
+  return 'location' in handler && typeof handler.location === 'string' ? handler.location : 'IOHandler';
+}
+
+function asCheckpointError(e: unknown, location: string, action: string): CheckpointError {
+  if (e instanceof CheckpointError) return e;
+  const error = new CheckpointError(location, `${action}: ${e instanceof Error ? e.message : String(e)}`);
+  (error as Error & { cause?: unknown }).cause = e;
+  return error;
+}
+
+/**
+ * Saves a whole model: its kind, config, parameters and state, and optionally optimizer state,
+ * a generator's position and extra JSON, to any tfjs IOHandler (`directoryCheckpoint`,
+ * `memoryCheckpoint`, `indexedDbCheckpoint`, ...). {@link loadModel} rebuilds it.
+ *
+ * The config must be plain JSON that survives a round trip unchanged (no functions, no
+ * undefined fields that matter): a config that does not is refused before anything is written.
+ */
+export async function saveModel(
+  handler: tf.io.IOHandler | CheckpointHandler,
+  model: GenerativeModel,
+  options: SaveModelOptions = {},
+): Promise<tf.io.SaveResult> {
+  const location = locationOf(handler);
+  if (!isGenerativeModel(model)) {
+    throw new CheckpointError(location, `expected a GenerativeModel (kind, config, params, dispose), got ${formatValue(model)}`);
+  }
+  if (typeof handler.save !== 'function') throw new CheckpointError(location, 'expected a tfjs IOHandler with a save() method');
+  let roundTrip: unknown;
+  try {
+    roundTrip = JSON.parse(JSON.stringify(model.config) ?? 'null');
+  } catch (e) {
+    throw new CheckpointError(location, `the config of '${model.kind}' is not JSON (${(e as Error).message})`);
+  }
+  const lossy = firstLoss(model.config, roundTrip);
+  if (lossy) throw new CheckpointError(location, `the config of '${model.kind}' is not plain JSON: ${lossy}; its factory could not rebuild the model`);
+  if (options.rng !== undefined && !(options.rng instanceof Rng)) {
+    throw new CheckpointError(location, `expected options.rng to be an Rng, got ${formatValue(options.rng)}`);
+  }
+  const artifacts = await toCheckpointArtifacts(
+    {
+      params: modelTree(model),
+      config: model.config,
+      kind: model.kind,
+      state: { rng: options.rng ? options.rng.state() : null, extra: options.extra ?? null },
+      metadata: options.metadata ?? {},
+      optimizers: options.optimizers ?? {},
+    },
+    location,
+  );
+  try {
+    return await handler.save(artifacts);
+  } catch (e) {
+    throw asCheckpointError(e, location, 'saving failed');
+  }
+}
+
+/** The first place where `value` is not what its JSON round trip gives back, or null. */
+function firstLoss(value: unknown, json: unknown, path = 'config'): string | null {
+  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return `${path} is a ${typeof value}`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${path} is ${value}`;
+  if (value === undefined) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const d = firstLoss(value[i], (json as unknown[])[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}`;
+    for (const [k, v] of Object.entries(value)) {
+      const d = firstLoss(v, (json as Record<string, unknown>)[k], `${path}.${k}`);
+      if (d) return d;
+    }
+  }
+  return null;
+}
+
+/**
+ * Rebuilds a model saved by {@link saveModel}: reads the checkpoint's kind, builds the model
+ * with `factories[kind](config)`, checks that the rebuilt model has the saved config, then
+ * loads its parameters, state and (with `options.optimizers`) optimizer state, all checked
+ * before anything is assigned. On any error the model and optimizers built here are disposed
+ * and a {@link CheckpointError} says what did not match.
+ *
+ * `factories` is an explicit `{ kind: factory }` map (e.g. `{ ...energyModels, ...vaeModels }`).
+ */
+export async function loadModel<M extends GenerativeModel = GenerativeModel>(
+  handler: tf.io.IOHandler | CheckpointHandler,
+  factories: ModelFactories,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel<M>> {
+  const location = locationOf(handler, options.location);
+  if (typeof handler.load !== 'function') throw new CheckpointError(location, 'expected a tfjs IOHandler with a load() method');
+  if (factories === null || typeof factories !== 'object') {
+    throw new CheckpointError(location, `expected a { kind: factory } map, got ${formatValue(factories)}`);
+  }
+  let artifacts: tf.io.ModelArtifacts;
+  try {
+    artifacts = await handler.load();
+  } catch (e) {
+    throw asCheckpointError(e, location, 'loading failed');
+  }
+  const record = readCheckpointRecord(artifacts, location);
+  const kind = record.kind;
+  if (kind === undefined) {
+    throw new CheckpointError(location, 'it holds no model kind: it was written by saveCheckpoint, not saveModel; load it with loadCheckpoint into a model you build');
+  }
+  const known = Object.keys(factories);
+  const factory = Object.prototype.hasOwnProperty.call(factories, kind) ? factories[kind] : undefined;
+  if (typeof factory !== 'function') {
+    throw new CheckpointError(
+      location,
+      `it holds a '${kind}' model, and the factories given know ${known.length ? known.map((k) => `'${k}'`).join(', ') : 'no kind'}; ` +
+        'pass the factory map of the package that defines it',
+    );
+  }
+  let model: GenerativeModel;
+  try {
+    model = factory(record.config);
+  } catch (e) {
+    throw asCheckpointError(e, location, `rebuilding the '${kind}' model from its saved config failed`);
+  }
+  let optimizers: Record<string, CheckpointOptimizer> = {};
+  try {
+    if (!isGenerativeModel(model)) throw new CheckpointError(location, `the factory for '${kind}' returned ${formatValue(model)}, not a GenerativeModel`);
+    if (model.kind !== kind) throw new CheckpointError(location, `the factory for '${kind}' built a '${model.kind}' model`);
+    optimizers = options.optimizers?.(model) ?? {};
+    const restored = await restoreFromArtifacts(artifacts, {
+      params: modelTree(model),
+      optimizers,
+      location,
+      validateConfig: (saved) => configMismatch(model.config, saved),
+    });
+    const saved = (restored.state ?? {}) as { rng?: unknown; extra?: JsonValue };
+    let rng: Rng | null = null;
+    if (Array.isArray(saved.rng)) {
+      try {
+        rng = Rng.fromState(saved.rng as [number, number, number, number]);
+      } catch (e) {
+        throw asCheckpointError(e, location, 'the saved generator state is invalid');
+      }
+    }
+    return {
+      model: model as M,
+      optimizers,
+      rng,
+      extra: saved.extra ?? null,
+      metadata: restored.metadata,
+      createdAt: restored.createdAt,
+    };
+  } catch (e) {
+    for (const o of Object.values(optimizers)) (o as { dispose?: () => void }).dispose?.();
+    (model as Partial<GenerativeModel>).dispose?.();
+    throw asCheckpointError(e, location, `loading the '${kind}' model failed`);
+  }
+}
