@@ -8,12 +8,13 @@ import { flattenParams, type ParamNode, type ParamTree } from '../params/tree.js
  * are reported but not differentiated.
  */
 export interface LossWithAux {
-  loss: tf.Scalar;
+  /** A scalar (rank 0: checked when the function runs). */
+  loss: tf.Tensor;
   [name: string]: tf.Tensor | number;
 }
 
 /** What {@link ParameterGroupOptimizer.minimize} hands back for a loss function returning `A`. */
-export type MinimizeResult<A extends LossWithAux> = { [K in keyof A]: A[K] };
+export type MinimizeResult<A extends LossWithAux> = { [K in keyof A]: K extends 'loss' ? tf.Scalar : A[K] };
 
 export interface LossAndGradients {
   loss: tf.Scalar;
@@ -23,6 +24,7 @@ export interface LossAndGradients {
   grads: (tf.Tensor | null)[];
 }
 
+// Loss functions may be typed tf.Tensor (tf.mean's type): the rank is checked here instead.
 function checkResult(result: unknown): LossWithAux | tf.Scalar {
   if (result instanceof tf.Tensor) {
     if (result.rank !== 0) throw new ShapeError('loss', [], result.shape, 'return a scalar, e.g. tf.mean(...)');
@@ -42,7 +44,7 @@ function checkResult(result: unknown): LossWithAux | tf.Scalar {
  * gradient computation (they are cloned, so returning an input or a variable is safe) and are
  * owned by the caller with the loss and the gradients. Nothing else is kept.
  */
-export function lossAndGradients(fn: () => tf.Scalar | LossWithAux, variables: readonly tf.Variable[]): LossAndGradients {
+export function lossAndGradients(fn: () => tf.Tensor | LossWithAux, variables: readonly tf.Variable[]): LossAndGradients {
   let aux: Record<string, tf.Tensor | number> | null = null;
   const { value, grads } = tf.variableGrads(() => {
     const result = checkResult(fn());
@@ -52,7 +54,7 @@ export function lossAndGradients(fn: () => tf.Scalar | LossWithAux, variables: r
     // other intermediates; a clone shares its data, so nothing is copied.
     aux = {};
     for (const [name, v] of Object.entries(rest)) aux[name] = v instanceof tf.Tensor ? tf.keep(tf.clone(v)) : v;
-    return loss;
+    return loss as tf.Scalar;
   }, variables as tf.Variable[]);
   return { loss: value, aux, grads: variables.map((v) => grads[v.name] ?? null) };
 }
@@ -62,7 +64,7 @@ export function lossAndGradients(fn: () => tf.Scalar | LossWithAux, variables: r
  * keyed by path (for a gradient penalty, a custom update, or {@link ParameterGroupOptimizer.applyGradients}).
  */
 export function lossAndGradientsOf(
-  fn: () => tf.Scalar | LossWithAux,
+  fn: () => tf.Tensor | LossWithAux,
   params: ParamTree | readonly ParamNode[],
 ): { loss: tf.Scalar; aux: Record<string, tf.Tensor | number> | null; grads: Map<string, tf.Tensor> } {
   const leaves = [...flattenParams(params)].filter(([, v]) => v.trainable);

@@ -110,9 +110,9 @@ export class ParameterGroupOptimizer {
    * Returns the same kind of thing, every tensor owned by the caller and read from before the
    * update; the gradients are disposed.
    */
-  minimize(fn: () => tf.Scalar): tf.Scalar;
+  minimize(fn: () => tf.Tensor): tf.Scalar;
   minimize<A extends LossWithAux>(fn: () => A): MinimizeResult<A>;
-  minimize(fn: () => tf.Scalar | LossWithAux): tf.Scalar | MinimizeResult<LossWithAux> {
+  minimize(fn: () => tf.Tensor | LossWithAux): tf.Scalar | MinimizeResult<LossWithAux> {
     this.checkAlive();
     const { loss, aux, grads } = lossAndGradients(fn as () => LossWithAux, this.variables);
     try {
@@ -123,7 +123,7 @@ export class ParameterGroupOptimizer {
     } finally {
       tf.dispose(grads.filter((g): g is tf.Tensor => g !== null));
     }
-    return aux === null ? loss : ({ ...aux, loss } as MinimizeResult<LossWithAux>);
+    return aux === null ? loss : ({ ...aux, loss } as unknown as MinimizeResult<LossWithAux>);
   }
 
   /**

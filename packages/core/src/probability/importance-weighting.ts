@@ -19,7 +19,8 @@ export interface ImportanceWeightingOptions {
 }
 
 /**
- * The result of {@link importanceWeightedLogMean}: three [batch] tensors the caller owns.
+ * The result of {@link importanceWeightedLogMean}: three [batch] tensors the caller owns. An
+ * example whose weights are all zero (log-weights −∞) gets logMean −∞, ESS 0 and error +∞.
  */
 export interface ImportanceWeightedLogMean {
   /**
@@ -62,7 +63,7 @@ function positiveInteger(field: string, value: number): void {
  * ever holding all k × batch weights: IWAE evaluation with k = 5,000 (Burda et al. 2016) and AIS
  * with thousands of chains (Neal 2001) share it. Per example it keeps the running max log-weight
  * m and the sums Σ e^(log w − m), Σ e^(2(log w − m)), rescaled whenever m grows, so the result
- * matches {@link logMeanExp} over all weights at once to float32 rounding, whatever the chunk
+ * matches `logMeanExp` over all weights at once to float32 rounding, whatever the chunk
  * size. For evaluation: the running sums are not kept on a gradient tape (to train an IWAE with
  * small k, take `logMeanExp` over the sample axis instead).
  */

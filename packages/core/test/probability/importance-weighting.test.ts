@@ -115,6 +115,8 @@ describe.each(TEST_BACKENDS)('importanceWeightedLogMean on %s', (backend) => {
     expect(single.standardError.dataSync()[0]).toBeNaN();
     const nothing = importanceWeightedLogMean({ total: 6, chunkSize: 4, logWeights: (_s, n) => tf.fill([n, 1], -Infinity) });
     expect(nothing.logMean.dataSync()[0]).toBe(-Infinity);
+    expect(nothing.effectiveSampleSize.dataSync()[0]).toBe(0);
+    expect(nothing.standardError.dataSync()[0]).toBe(Infinity);
     tf.dispose([equal, dominated, single, nothing].flatMap((r) => [r.logMean, r.effectiveSampleSize, r.standardError]));
   });
 
