@@ -46,16 +46,24 @@ function checkResult(result: unknown): LossWithAux | tf.Scalar {
  */
 export function lossAndGradients(fn: () => tf.Tensor | LossWithAux, variables: readonly tf.Variable[]): LossAndGradients {
   let aux: Record<string, tf.Tensor | number> | null = null;
-  const { value, grads } = tf.variableGrads(() => {
-    const result = checkResult(fn());
-    if (result instanceof tf.Tensor) return result;
-    const { loss, ...rest } = result;
-    // Clones keep aux values alive past the gradient's tidy without keeping the function's
-    // other intermediates; a clone shares its data, so nothing is copied.
-    aux = {};
-    for (const [name, v] of Object.entries(rest)) aux[name] = v instanceof tf.Tensor ? tf.keep(tf.clone(v)) : v;
-    return loss as tf.Scalar;
-  }, variables as tf.Variable[]);
+  let computed: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    computed = tf.variableGrads(() => {
+      const result = checkResult(fn());
+      if (result instanceof tf.Tensor) return result;
+      const { loss, ...rest } = result;
+      // Clones keep aux values alive past the gradient's tidy without keeping the function's
+      // other intermediates; a clone shares its data, so nothing is copied.
+      aux = {};
+      for (const [name, v] of Object.entries(rest)) aux[name] = v instanceof tf.Tensor ? tf.keep(tf.clone(v)) : v;
+      return loss as tf.Scalar;
+    }, variables as tf.Variable[]);
+  } catch (error) {
+    // The kept aux values would outlive a failed gradient (no path from a variable to the loss).
+    if (aux !== null) tf.dispose(Object.values(aux as Record<string, unknown>).filter((a): a is tf.Tensor => a instanceof tf.Tensor));
+    throw error;
+  }
+  const { value, grads } = computed;
   return { loss: value, aux, grads: variables.map((v) => grads[v.name] ?? null) };
 }
 
