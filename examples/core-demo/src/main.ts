@@ -62,7 +62,7 @@ async function reconstructionLoss(model: Autoencoder, data: Dataset): Promise<nu
   let count = 0;
   for await (const batch of data.batches({ batchSize: 500 })) {
     const loss = tf.tidy(() =>
-      tf.mul(binaryCrossEntropyFromLogits(reconstructLogits(model, batch.x as tf.Tensor2D), batch.x, 'mean'), 784),
+      tf.mul(binaryCrossEntropyFromLogits(reconstructLogits(model, batch.x), batch.x, 'mean'), 784),
     );
     total += (await loss.data())[0]! * batch.x.shape[0]!;
     count += batch.x.shape[0]!;
@@ -93,19 +93,19 @@ async function main(): Promise<void> {
     batches: (epoch) => trainSet.batches({ batchSize: BATCH, shuffle: true, seed: SEED, epoch }),
     step: (batch) => ({
       loss: optimizer.minimize(() =>
-        tf.mul(binaryCrossEntropyFromLogits(reconstructLogits(model, batch.x as tf.Tensor2D), batch.x, 'mean'), 784) as tf.Scalar,
+        tf.mul(binaryCrossEntropyFromLogits(reconstructLogits(model, batch.x), batch.x, 'mean'), 784),
       ),
     }),
     callbacks: [
       terminalProgress({ batchesPerEpoch: Math.ceil(trainSet.size / BATCH) }),
       checkpointEvery({
         epochs: EPOCHS,
-        save: (epoch) =>
+        save: (epoch, _logs, { step }) =>
           saveCheckpoint(directoryCheckpoint(checkpointDir), {
             params: model,
             config: { hidden: HIDDEN, tied: true },
             optimizers: { adam: optimizer },
-            metadata: { epoch },
+            metadata: { epoch, step },
           }).then(() => undefined),
       }),
     ],
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
 
   const first = await take(testSet, 16).toTensors();
   tf.dispose(first.y ?? []);
-  const originals = first.x as tf.Tensor2D;
+  const originals = first.x;
   const pictures = tf.tidy(() => {
     const x = originals;
     const reconstructions = tf.sigmoid(reconstructLogits(model, x));

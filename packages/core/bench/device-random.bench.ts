@@ -5,14 +5,15 @@
  * on webgpu (Dawn in Node), wasm and cpu. Interleaved rounds, median ms per draw.
  *
  * Before timing on webgpu it checks that the device generator gives the same bits there as on
- * cpu, and counts how often a single `tf.mod` lands one multiple off (what the generator's
- * second reduction is for).
+ * cpu, and that its reduction a·x mod m is exact there for every state of every component.
  *
  *   cd packages/core && npx tsx bench/device-random.bench.ts
  *
  * Without a GPU, Dawn runs on SwiftShader (Vulkan on the CPU, from Debian's chromium), picked
- * below when VK_ICD_FILENAMES is unset. Options: BENCH_ROUNDS (default 9), BENCH_DRAWS (draws
- * per timed batch, default 10), BENCH_BACKENDS (default webgpu,wasm,cpu).
+ * below when VK_ICD_FILENAMES is unset; with one, set VK_ICD_FILENAMES to its driver's ICD file
+ * (e.g. /usr/share/vulkan/icd.d/nvidia_icd.json). The adapter is printed first. Options:
+ * BENCH_ROUNDS (default 9), BENCH_DRAWS (draws per timed batch, default 10), BENCH_BACKENDS
+ * (default webgpu,wasm,cpu).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,9 +27,11 @@ import { Rng } from '../src/random/rng.js';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const DRAWS = Number(process.env.BENCH_DRAWS ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'webgpu,wasm,cpu').split(',');
+// The two Gibbs shapes, and a tiny one where the fixed cost of each op dominates.
 const SHAPES: [number, number][] = [
   [256, 500],
   [256, 784],
+  [16, 16],
 ];
 
 // The Vulkan loader reads this when Dawn creates its instance, so setting it here is in time.
@@ -113,17 +116,37 @@ async function checkWebgpu(): Promise<void> {
     `parity webgpu vs cpu, [${shape}], 5 uniform draws then 1 bernoulli: ${differ.join('/')} values differ; ` +
       `state after: ${sameBits(gpu.state, cpu.state)} of ${gpu.state.length} differ`,
   );
-  // How often one tf.mod of a·x by m is not in [0, m) or off by a multiple, on this device.
+  // Every state of every component, exhaustively: the quotient the generator computes from a
+  // rounded product, and the one tf.mod (a division on GPUs) would give.
   await tf.setBackend('webgpu');
-  const seeds = Float32Array.from({ length: 1_000_000 * 6 }, (_, i) => 1 + ((i * 7919) % (DEVICE_RANDOM_COMPONENTS[i % 6]!.modulus - 1)));
-  const m = DEVICE_RANDOM_COMPONENTS.map((c) => c.modulus);
-  const a = DEVICE_RANDOM_COMPONENTS.map((c) => c.multiplier);
-  const once = tf.tidy(() => tf.mod(tf.mul(tf.tensor2d(seeds, [1_000_000, 6]), tf.tensor1d(a)), tf.tensor1d(m)));
-  const got = (await once.data()) as Float32Array;
-  once.dispose();
-  let off = 0;
-  for (let i = 0; i < seeds.length; i++) if (got[i] !== (a[i % 6]! * seeds[i]!) % m[i % 6]!) off++;
-  console.log(`a single tf.mod on webgpu was wrong for ${off} of ${seeds.length} products (the second reduction corrects these)\n`);
+  const xs: number[] = [];
+  const as: number[] = [];
+  const ms: number[] = [];
+  for (const { multiplier, modulus } of DEVICE_RANDOM_COMPONENTS) {
+    for (let x = 1; x < modulus; x++) {
+      xs.push(x);
+      as.push(multiplier);
+      ms.push(modulus);
+    }
+  }
+  const [viaProduct, viaMod] = tf.tidy(() => {
+    const p = tf.mul(tf.tensor1d(xs), tf.tensor1d(as));
+    const m = tf.tensor1d(ms);
+    return [tf.sub(p, tf.mul(tf.floor(tf.mul(p, tf.tensor1d(ms.map((v) => Math.fround(1 / v))))), m)), tf.mod(p, m)];
+  });
+  const [gotProduct, gotMod] = [(await viaProduct!.data()) as Float32Array, (await viaMod!.data()) as Float32Array];
+  tf.dispose([viaProduct!, viaMod!]);
+  let wrongProduct = 0;
+  let wrongMod = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const want = (as[i]! * xs[i]!) % ms[i]!;
+    if (gotProduct[i] !== want) wrongProduct++;
+    if (gotMod[i] !== want) wrongMod++;
+  }
+  console.log(
+    `a·x mod m on webgpu, all ${xs.length} states: wrong ${wrongProduct} times through floor(p·fl(1/m)) ` +
+      `(the generator's way), ${wrongMod} times through tf.mod\n`,
+  );
 }
 
 async function main(): Promise<void> {

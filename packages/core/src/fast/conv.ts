@@ -7,24 +7,32 @@ type Strides = [number, number];
 type Shape4 = [number, number, number, number];
 
 /**
- * Backends whose own kernels for a convolution's two gradients are missing or slow, so that both
- * are computed with the forward Conv2D kernel instead. tfjs-backend-wasm 4.22 registers no
- * Conv2DBackpropFilter, and its Conv2DBackpropInput is a plain loop: on [64, 32, 32, 64] → 128,
- * 4x4, stride 2, it took 2.3-2.9 s where XNNPACK's Conv2D does the forward pass in 0.15-0.2 s
- * (measured 2026-11, 2 cores). test/fast/conv-second-order.test.ts checks both forms against
- * the cpu kernels.
+ * Backends on which a convolution's gradients run on the forward Conv2D kernel rather than their
+ * own kernels (measured 2026-11, 2 cores, tfjs 4.22, 4x4 kernels, stride 2, 'valid'):
+ * - filter gradient: wasm registers no Conv2DBackpropFilter; cpu's took 6.9 s where a dilated
+ *   Conv2D did the same work in 0.12 s ([4, 18, 18, 64] → 128).
+ * - input gradient: wasm's Conv2DBackpropInput is a plain loop: 2.3-2.9 s where XNNPACK's Conv2D
+ *   does the forward pass in 0.15-0.2 s ([64, 32, 32, 64] → 128); cpu's is as fast as its Conv2D.
+ * GPU backends keep their own kernels (not measured here).
  */
-const FORWARD_KERNEL_BACKENDS = new Set(['wasm']);
+const FILTER_GRADIENT_BY_CONV2D = new Set(['wasm', 'cpu']);
+const INPUT_GRADIENT_BY_CONV2D = new Set(['wasm']);
 
-/**
- * Whether the active backend (or `backend`) computes a convolution's input and filter gradients
- * with its forward Conv2D kernel. Also true for a backend that lacks either gradient kernel.
- */
-export function prefersForwardConvForGradients(backend: string = tf.getBackend()): boolean {
-  if (FORWARD_KERNEL_BACKENDS.has(backend)) return true;
-  return (
-    tf.getKernel('Conv2DBackpropFilter', backend) === undefined || tf.getKernel('Conv2DBackpropInput', backend) === undefined
-  );
+/** Which kernel computes each gradient of a convolution on a backend. */
+export interface ConvGradientKernels {
+  /** ∂/∂x: the backend's Conv2DBackpropInput, or stride-1 Conv2Ds, one per output phase. */
+  input: 'Conv2DBackpropInput' | 'Conv2D';
+  /** ∂/∂W: the backend's Conv2DBackpropFilter, or one Conv2D dilated by the stride. */
+  filter: 'Conv2DBackpropFilter' | 'Conv2D';
+}
+
+/** The kernels the active backend (or `backend`) uses for a convolution's gradients. */
+export function convGradientKernels(backend: string = tf.getBackend()): ConvGradientKernels {
+  const missing = (kernel: string) => tf.getKernel(kernel, backend) === undefined;
+  return {
+    input: INPUT_GRADIENT_BY_CONV2D.has(backend) || missing('Conv2DBackpropInput') ? 'Conv2D' : 'Conv2DBackpropInput',
+    filter: FILTER_GRADIENT_BY_CONV2D.has(backend) || missing('Conv2DBackpropFilter') ? 'Conv2D' : 'Conv2DBackpropFilter',
+  };
 }
 
 /**
@@ -120,7 +128,7 @@ function convFilterGrad(x: tf.Tensor4D, y: tf.Tensor4D, strides: Strides, wShape
 
 /** Value of the transposed 'valid' convolution (no autodiff: it runs inside a customGrad). */
 function transposedConvValue(y: tf.Tensor4D, w: tf.Tensor4D, strides: Strides, xShape: Shape4): tf.Tensor4D {
-  if (!prefersForwardConvForGradients()) return tf.conv2dTranspose(y, w, xShape, strides, 'valid');
+  if (convGradientKernels().input === 'Conv2DBackpropInput') return tf.conv2dTranspose(y, w, xShape, strides, 'valid');
   return tf.tidy(() => transposedConvByPhases(y, w, strides, xShape));
 }
 
@@ -138,12 +146,16 @@ function transposedConvByPhases(y: tf.Tensor4D, w: tf.Tensor4D, strides: Strides
   const rows = Math.ceil(height / sh);
   const cols = Math.ceil(width / sw);
   const taps = (k: number, phase: number, s: number) => (phase < k ? Math.ceil((k - phase) / s) : 0);
+  // Kernel taps as rows of [kh·kw, outC, inC], channels already swapped: one gather per phase
+  // then picks its taps in flipped order (wasm's StridedSlice and Reverse cost 4x as much).
+  const byTap = tf.reshape(tf.transpose(w, [0, 1, 3, 2]), [kh * kw, outC, inC]);
   const phase = (r: number, t: number): tf.Tensor4D => {
     const m = taps(kh, r, sh);
     const n = taps(kw, t, sw);
     if (m === 0 || n === 0) return tf.zeros([batch, rows, cols, inC]);
-    const sub = sh === 1 && sw === 1 ? w : tf.stridedSlice(w, [r, t, 0, 0], [r + (m - 1) * sh + 1, t + (n - 1) * sw + 1, inC, outC], [sh, sw, 1, 1]);
-    const kernel = tf.transpose(tf.reverse(sub, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const indices: number[] = [];
+    for (let a = m - 1; a >= 0; a--) for (let b = n - 1; b >= 0; b--) indices.push((r + a * sh) * kw + t + b * sw);
+    const kernel = tf.reshape(tf.gather(byTap, tf.tensor1d(indices, 'int32')), [m, n, outC, inC]) as tf.Tensor4D;
     const padded = tf.pad(y, [
       [0, 0],
       [m - 1, rows - ph],
@@ -160,14 +172,15 @@ function transposedConvByPhases(y: tf.Tensor4D, w: tf.Tensor4D, strides: Strides
     // phase t at columns t, t + s, t + 2s, ...
     interleaved.push(sw === 1 ? byColumn[0]! : (tf.reshape(tf.stack(byColumn, 3), [batch, rows, cols * sw, inC]) as tf.Tensor4D));
   }
-  const full = sh === 1 ? interleaved[0]! : (tf.reshape(tf.stack(interleaved, 2), [batch, rows * sh, cols * sw, inC]) as tf.Tensor4D);
+  const full =
+    sh === 1 ? interleaved[0]! : (tf.reshape(tf.stack(interleaved, 2), [batch, rows * sh, cols * sw, inC]) as tf.Tensor4D);
   if (rows * sh === height && cols * sw === width) return full;
   return tf.slice(full, [0, 0, 0, 0], [batch, height, width, inC]);
 }
 
 /** Value of the filter gradient (no autodiff: it runs inside a customGrad). */
 function filterGradientValue(x: tf.Tensor4D, dy: tf.Tensor4D, strides: Strides, wShape: Shape4): tf.Tensor4D {
-  if (!prefersForwardConvForGradients()) {
+  if (convGradientKernels().filter === 'Conv2DBackpropFilter') {
     const attrs = { strides, pad: 'valid', dataFormat: 'NHWC', filterShape: wShape };
     return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   }
@@ -175,7 +188,8 @@ function filterGradientValue(x: tf.Tensor4D, dy: tf.Tensor4D, strides: Strides, 
     // dW[i, j, c, o] = Σ_{b,p,q} x[b, i + p·sh, j + q·sw, c] dy[b, p, q, o]: a convolution of x
     // with dy as its kernel, dilated by the stride, in which the batch is the summed channel
     // axis and x's channels are the batch. One XNNPACK call instead of kh·kw strided slices
-    // (wasm's StridedSlice alone took 170 ms per tap on [64, 32, 32, 64]).
+    // (wasm's StridedSlice alone took 170 ms per tap on [64, 32, 32, 64]), and 60x faster than
+    // cpu's Conv2DBackpropFilter.
     const [kh, kw, inC, outC] = wShape;
     const xT = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D;
     const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
@@ -196,8 +210,8 @@ function filterGradientValue(x: tf.Tensor4D, dy: tf.Tensor4D, strides: Strides, 
  *   4.22 returns wrong values (often zeros) for some 'same' convolutions whose padding total is
  *   zero, e.g. a 1x2 kernel with stride 2 on an 8x8 input; its 'valid' convolution is correct.
  *   The result is the same number for number on every backend.
- * - The input and filter gradients are themselves differentiable (gradient penalties), and on
- *   wasm run on XNNPACK's Conv2D (see {@link prefersForwardConvForGradients}).
+ * - The input and filter gradients are themselves differentiable (gradient penalties), and run
+ *   on the fastest kernel the backend has (see {@link convGradientKernels}): on wasm, XNNPACK's.
  */
 export function conv2dOp(x: tf.Tensor4D, kernel: tf.Tensor4D, strides: [number, number], padding: Padding): tf.Tensor4D {
   return tf.tidy(() => {

@@ -1,2 +1,2 @@
 export { matMul, prefersExplicitTranspose } from './matmul.js';
-export { conv2dOp, conv2dTransposeOp, conv2dFilterGradient, samePadding } from './conv.js';
+export { conv2dOp, conv2dTransposeOp, conv2dFilterGradient, samePadding, convGradientKernels, type ConvGradientKernels } from './conv.js';

@@ -27,6 +27,14 @@ export {
   type Conv2dTransposeOptions,
 } from './conv2d-transpose.js';
 export { createBatchNorm, batchNorm, type BatchNormParams, type BatchNormOptions } from './batch-norm.js';
+export {
+  createEmbedding,
+  embedding,
+  embeddingNormal,
+  type EmbeddingParams,
+  type EmbeddingOptions,
+  type EmbeddingCallOptions,
+} from './embedding.js';
 export { dropout } from './dropout.js';
 export { resolveLayerMode, type LayerMode, type ResolvedLayerMode } from './mode.js';
 export { gaussianNoise } from './gaussian-noise.js';

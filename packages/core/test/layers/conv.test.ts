@@ -114,8 +114,8 @@ describe.each(TEST_BACKENDS)('conv2d on %s', (backend) => {
             () => tf.sum(tf.mul(conv2d(x, p, { padding, strides: stride }), w)) as tf.Scalar,
             [p.kernel, p.bias!],
           );
-          // Autodiff through the layer against the slice-and-multiply formula, and that formula
-          // (on cpu, which has the kernel) against tfjs's own Conv2DBackpropFilter.
+          // Autodiff through the layer against conv2dFilterGradient (a dilated convolution on cpu
+          // and wasm), and that (on cpu, which has the kernel) against tfjs's own Conv2DBackpropFilter.
           const ref = conv2dFilterGradient(x, w, p.kernel.shape, [stride, stride], padding);
           expectAllClose(grads[p.kernel.name]!, ref, 1e-4);
           if (backend === 'cpu') {

@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError } from '../../src/errors.js';
 import {
   createDeviceRandom,
@@ -11,25 +14,48 @@ import { flattenParams } from '../../src/params/tree.js';
 import { Rng } from '../../src/random/rng.js';
 import { expectNoLeaks, maxRelativeError, TEST_BACKENDS, useBackend } from '../../src/testing.js';
 
+// CI runs cpu and wasm. By hand, HELMHOLTZ_WEBGPU=1 adds webgpu through Dawn (on SwiftShader
+// without a GPU), set up as packages/backends does; core does not depend on Dawn, so both
+// packages are resolved from packages/backends.
+const BACKENDS: string[] = process.env.HELMHOLTZ_WEBGPU === '1' ? [...TEST_BACKENDS, 'webgpu'] : [...TEST_BACKENDS];
+
+async function installNodeWebgpu(): Promise<void> {
+  if (tf.findBackendFactory('webgpu')) return;
+  const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!process.env.VK_ICD_FILENAMES && existsSync(icd)) process.env.VK_ICD_FILENAMES = icd;
+  const fromBackends = createRequire(new URL('../../../backends/package.json', import.meta.url));
+  const dawn = (await import(pathToFileURL(fromBackends.resolve('webgpu')).href)) as { create(o: string[]): unknown; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
+  await import(pathToFileURL(fromBackends.resolve('@tensorflow/tfjs-backend-webgpu')).href);
+}
+
+beforeAll(async () => {
+  if (BACKENDS.includes('webgpu')) await installNodeWebgpu();
+});
+
 const K = DEVICE_RANDOM_COMPONENTS.length;
 const GRID = 2 ** DEVICE_RANDOM_BITS;
 
-// The generator in plain JavaScript: doubles hold every integer exactly, and Math.fround gives
-// the one correctly rounded float32 product the tensor version computes.
+// The generator in plain JavaScript, on the same layout (component k of element e at k·n + e):
+// doubles hold every integer exactly, and Math.fround gives the one correctly rounded float32
+// product the tensor version computes.
 function referenceAdvance(state: Float64Array): void {
+  const n = state.length / K;
   for (let i = 0; i < state.length; i++) {
-    const { multiplier, modulus } = DEVICE_RANDOM_COMPONENTS[i % K]!;
+    const { multiplier, modulus } = DEVICE_RANDOM_COMPONENTS[Math.floor(i / n)]!;
     state[i] = (multiplier * state[i]!) % modulus;
   }
 }
 
 function referenceUniform(state: Float64Array): Float32Array {
-  const out = new Float32Array(state.length / K);
-  for (let e = 0; e < out.length; e++) {
+  const n = state.length / K;
+  const out = new Float32Array(n);
+  for (let e = 0; e < n; e++) {
     let z = 0;
     for (let k = 0; k < K; k++) {
       const scale = Math.fround(GRID / DEVICE_RANDOM_COMPONENTS[k]!.modulus);
-      z += Math.floor(Math.fround(state[e * K + k]! * scale));
+      z += Math.floor(Math.fround(state[k * n + e]! * scale));
     }
     const s = z / GRID;
     out[e] = s - Math.floor(s);
@@ -37,13 +63,19 @@ function referenceUniform(state: Float64Array): Float32Array {
   return out;
 }
 
-function draws(gen: DeviceRandom, count: number): Float32Array[] {
-  return Array.from({ length: count }, () => {
+// Asynchronous reads: webgpu in Node has no synchronous read back.
+async function read(t: tf.Tensor): Promise<Float32Array> {
+  return Float32Array.from((await t.data()) as Float32Array);
+}
+
+async function draws(gen: DeviceRandom, count: number): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < count; i++) {
     const u = gen.uniform();
-    const values = u.dataSync() as Float32Array;
+    out.push(await read(u));
     u.dispose();
-    return Float32Array.from(values);
-  });
+  }
+  return out;
 }
 
 // Pearson's statistic of counts against equal expected counts.
@@ -95,45 +127,65 @@ describe('device random constants', () => {
         order++;
       }
       expect(order).toBe(m - 1);
-      // a·x, and a·x plus one modulus (a mod computed one multiple off), stay below 2^24.
-      expect((a + 1) * m).toBeLessThan(2 ** 24);
+      // a·m < 2^23: products exact, and floor(a·x·fl(1/m)) off by less than 1/m, so exact.
+      expect(a * m).toBeLessThan(2 ** 23);
+      // Exhaustively: the quotient from the float32 product is the true one for every state.
+      const inverse = Math.fround(1 / m);
+      let wrong = 0;
+      for (let x = 1; x < m; x++) if (Math.floor(Math.fround(a * x * inverse)) !== Math.floor((a * x) / m)) wrong++;
+      expect(wrong).toBe(0);
     }
     expect(K * GRID).toBeLessThanOrEqual(2 ** 24);
   });
 });
 
-describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
+describe.each(BACKENDS)('device random on %s', (backend) => {
   it('matches the scalar reference implementation bit for bit (state and draws)', async () => {
     await useBackend(backend);
     const gen = createDeviceRandom([3, 5], new Rng(11));
-    const state = Float64Array.from(gen.state.streams.dataSync());
+    const state = Float64Array.from(await read(gen.state.streams));
     for (let t = 0; t < 5; t++) {
       referenceAdvance(state);
       const u: tf.Tensor2D = gen.uniform();
-      expect(u.dataSync()).toEqual(referenceUniform(state));
+      expect(await read(u)).toEqual(referenceUniform(state));
       u.dispose();
-      expect(Float64Array.from(gen.state.streams.dataSync())).toEqual(state);
+      expect(Float64Array.from(await read(gen.state.streams))).toEqual(state);
     }
     gen.dispose();
+  });
+
+  it('both ways of adding the components give the same bits', async () => {
+    await useBackend(backend);
+    const a = createDeviceRandom([7, 9], new Rng(24));
+    const b = createDeviceRandom([7, 9], new Rng(24));
+    const state = Float64Array.from(await read(a.state.streams));
+    for (let t = 0; t < 3; t++) {
+      referenceAdvance(state);
+      const [ua, ub] = tf.tidy(() => [a.step('reduce'), b.step('slices')]);
+      expect(await read(ua!)).toEqual(referenceUniform(state));
+      expect(await read(ub!)).toEqual(referenceUniform(state));
+      tf.dispose([ua!, ub!]);
+    }
+    a.dispose();
+    b.dispose();
   });
 
   it('seeds every element with its own streams, inside [1, m − 1]', async () => {
     await useBackend(backend);
     const gen = createDeviceRandom([40, 25], new Rng(12));
-    expect(gen.state.streams.shape).toEqual([40, 25, K]);
+    expect(gen.state.streams.shape).toEqual([K, 40, 25]);
     expect(gen.state.streams.trainable).toBe(false);
     // The state is a parameter tree: a model keeps it under its own key and checkpoints it by path.
     expect([...flattenParams({ gibbs: gen.state }).keys()]).toEqual(['gibbs/streams']);
-    const s = gen.state.streams.dataSync();
-    const rows = new Set<string>();
-    for (let e = 0; e < s.length / K; e++) {
-      for (let k = 0; k < K; k++) {
-        const x = s[e * K + k]!;
-        expect(Number.isInteger(x) && x >= 1 && x <= DEVICE_RANDOM_COMPONENTS[k]!.modulus - 1).toBe(true);
-      }
-      rows.add(Array.from(s.subarray(e * K, e * K + K)).join(','));
+    const s = await read(gen.state.streams);
+    const n = 1000;
+    const starts = new Set<string>();
+    for (let e = 0; e < n; e++) {
+      const x = DEVICE_RANDOM_COMPONENTS.map((_, k) => s[k * n + e]!);
+      x.forEach((v, k) => expect(Number.isInteger(v) && v >= 1 && v <= DEVICE_RANDOM_COMPONENTS[k]!.modulus - 1).toBe(true));
+      starts.add(x.join(','));
     }
-    expect(rows.size).toBe(1000);
+    expect(starts.size).toBe(n);
     gen.dispose();
   });
 
@@ -141,7 +193,7 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
     await useBackend(backend);
     const [rows, cols, steps] = [64, 64, 16];
     const gen = createDeviceRandom([rows, cols], new Rng(13));
-    const d = draws(gen, steps);
+    const d = await draws(gen, steps);
     gen.dispose();
     const all = new Float64Array(rows * cols * steps);
     d.forEach((x, t) => all.set(x, t * rows * cols));
@@ -174,7 +226,7 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
     await useBackend(backend);
     const [rows, cols, steps] = [64, 64, 16];
     const gen = createDeviceRandom([rows, cols], new Rng(14));
-    const d = draws(gen, steps);
+    const d = await draws(gen, steps);
     gen.dispose();
     const neighbours: [number, number][] = [];
     const below: [number, number][] = [];
@@ -200,7 +252,7 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
     const a = createDeviceRandom([4, 7], new Rng(15));
     const b = createDeviceRandom([4, 7], 15);
     const c = createDeviceRandom([4, 7], new Rng(16));
-    const [da, db, dc] = [draws(a, 3), draws(b, 3), draws(c, 3)];
+    const [da, db, dc] = [await draws(a, 3), await draws(b, 3), await draws(c, 3)];
     expect(db).toEqual(da);
     expect(dc[0]).not.toEqual(da[0]);
     [a, b, c].forEach((g) => g.dispose());
@@ -209,15 +261,15 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
   it('the state round-trips: restoring the variable replays the same draws, in this or a new generator', async () => {
     await useBackend(backend);
     const gen = createDeviceRandom([5, 6], new Rng(17));
-    draws(gen, 2);
+    await draws(gen, 2);
     const saved = tf.clone(gen.state.streams);
-    const first = draws(gen, 3);
+    const first = await draws(gen, 3);
     gen.state.streams.assign(saved);
-    expect(draws(gen, 3)).toEqual(first);
+    expect(await draws(gen, 3)).toEqual(first);
     // A checkpoint restores into a generator made with another seed.
     const resumed = createDeviceRandom([5, 6], new Rng(999));
     resumed.state.streams.assign(saved);
-    expect(draws(resumed, 3)).toEqual(first);
+    expect(await draws(resumed, 3)).toEqual(first);
     tf.dispose(saved);
     gen.dispose();
     resumed.dispose();
@@ -234,8 +286,8 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
     for (let t = 0; t < steps; t++) {
       const b = gen.bernoulli(probs);
       const u = twin.uniform();
-      const bv = b.dataSync();
-      const uv = u.dataSync();
+      const bv = await read(b);
+      const uv = await read(u);
       for (let i = 0; i < bv.length; i++) {
         expect(bv[i]).toBe(uv[i]! < ps[i % ps.length]! ? 1 : 0);
         ones[i % ps.length]! += bv[i]!;
@@ -260,7 +312,7 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
     let n = 0;
     for (let t = 0; t < 8; t++) {
       const z = gen.normal();
-      for (const v of z.dataSync()) {
+      for (const v of await read(z)) {
         expect(Math.abs(v)).toBeLessThan(5.4);
         sum += v;
         sumSq += v * v;
@@ -268,13 +320,60 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
       }
       z.dispose();
     }
-    draws(twin, 16);
-    expect(gen.state.streams.dataSync()).toEqual(twin.state.streams.dataSync());
+    await draws(twin, 16);
+    expect(await read(gen.state.streams)).toEqual(await read(twin.state.streams));
     expect(Math.abs(sum / n)).toBeLessThan(4 / Math.sqrt(n));
     // Var of the sample variance of a normal is 2/n.
     expect(Math.abs(sumSq / n - (sum / n) ** 2 - 1)).toBeLessThan(4 * Math.sqrt(2 / n));
     gen.dispose();
     twin.dispose();
+  });
+
+  it('block Gibbs on a 2x2 RBM driven by device draws matches the exact visible marginal', async () => {
+    await useBackend(backend);
+    const W = [
+      [1.5, -1],
+      [0.5, 2],
+    ];
+    const b = [-0.5, 0.3];
+    const c = [0.2, -0.7];
+    // Exact p(v) by enumerating the 16 joint states.
+    const exact = [0, 0, 0, 0];
+    for (let s = 0; s < 16; s++) {
+      const v = [(s >> 3) & 1, (s >> 2) & 1];
+      const h = [(s >> 1) & 1, s & 1];
+      let e = 0;
+      for (let i = 0; i < 2; i++) {
+        e += b[i]! * v[i]! + c[i]! * h[i]!;
+        for (let j = 0; j < 2; j++) e += v[i]! * W[i]![j]! * h[j]!;
+      }
+      exact[v[0]! * 2 + v[1]!]! += Math.exp(e);
+    }
+    const z = exact.reduce((x, y) => x + y, 0);
+    const chains = 512;
+    const [burnIn, steps] = [20, 200];
+    const gen = createDeviceRandom([chains, 2], new Rng(25));
+    const [w, bv, ch, weights] = [tf.tensor2d(W), tf.tensor1d(b), tf.tensor1d(c), tf.tensor1d([2, 1])];
+    let v: tf.Tensor2D = tf.zeros([chains, 2]);
+    let counts: tf.Tensor = tf.zeros([4]);
+    for (let t = 0; t < burnIn + steps; t++) {
+      const next = tf.tidy(() => {
+        const h = gen.bernoulli(tf.sigmoid(tf.add(tf.matMul(v, w), ch)) as tf.Tensor2D);
+        return gen.bernoulli(tf.sigmoid(tf.add(tf.matMul(h, tf.transpose(w)), bv)) as tf.Tensor2D);
+      });
+      v.dispose();
+      v = next;
+      if (t >= burnIn) {
+        const updated = tf.tidy(() => tf.add(counts, tf.sum(tf.oneHot(tf.cast(tf.sum(tf.mul(v, weights), 1), 'int32'), 4), 0)));
+        counts.dispose();
+        counts = updated;
+      }
+    }
+    const freq = Array.from(await read(counts), (x) => x / (chains * steps));
+    // Chains mix in a few steps here; 0.012 is about four standard errors of 10^5 correlated draws.
+    freq.forEach((f, i) => expect(Math.abs(f - exact[i]! / z)).toBeLessThan(0.012));
+    tf.dispose([w, bv, ch, weights, v, counts]);
+    gen.dispose();
   });
 
   it('leaks no tensor per draw, and dispose frees everything it made', async () => {
@@ -308,23 +407,27 @@ describe.each(TEST_BACKENDS)('device random on %s', (backend) => {
 });
 
 describe('device random across backends', () => {
-  it('cpu and wasm give bit-identical uniform and bernoulli streams; normals agree to float32 rounding', async () => {
+  it('every backend gives the same bits for uniform and bernoulli draws; normals agree to the accuracy of cos', async () => {
     const results: Record<string, { u: Float32Array[]; b: Float32Array; z: Float32Array }> = {};
-    for (const backend of TEST_BACKENDS) {
+    for (const backend of BACKENDS) {
       await useBackend(backend);
       const gen = createDeviceRandom([16, 24], new Rng(22));
       const probs = tf.fill([16, 24], 0.37);
-      const u = draws(gen, 4);
+      const u = await draws(gen, 4);
       const b = gen.bernoulli(probs);
       const z = gen.normal();
-      results[backend] = { u, b: Float32Array.from(b.dataSync()), z: Float32Array.from(z.dataSync()) };
+      results[backend] = { u, b: await read(b), z: await read(z) };
       tf.dispose([probs, b, z]);
       gen.dispose();
     }
-    const [first, second] = TEST_BACKENDS.map((b) => results[b]!);
-    expect(second!.u).toEqual(first!.u);
-    expect(second!.b).toEqual(first!.b);
-    expect(maxRelativeError(first!.z, second!.z, 1)).toBeLessThan(1e-5);
+    const first = results[BACKENDS[0]!]!;
+    for (const backend of BACKENDS.slice(1)) {
+      const other = results[backend]!;
+      expect(other.u).toEqual(first.u);
+      expect(other.b).toEqual(first.b);
+      // WGSL lets cos err by 2^-11 (absolute), times a radius below 5.4; SwiftShader's errs by 2e-4.
+      expect(maxRelativeError(first.z, other.z, 1)).toBeLessThan(backend === 'webgpu' ? 5.4 * 2 ** -11 : 1e-5);
+    }
   });
 });
 
