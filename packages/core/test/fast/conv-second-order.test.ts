@@ -9,6 +9,7 @@ import {
   convGradientKernels,
   type Padding,
 } from '../../src/fast/conv.js';
+import { leakyRelu } from '../../src/layers/activations.js';
 import { createVariable } from '../../src/params/tree.js';
 import { Rng } from '../../src/random/rng.js';
 import { expectAllClose, expectNoLeaks, maxRelativeError, TEST_BACKENDS, useBackend } from '../../src/testing.js';
@@ -20,12 +21,9 @@ import { expectAllClose, expectNoLeaks, maxRelativeError, TEST_BACKENDS, useBack
 
 const ALPHA = 0.2;
 
-/**
- * leakyRelu written as αx + (1 − α)·relu(x). tf.leakyRelu's own gradient uses tf.greater, which
- * has no gradient in tfjs 4.22, so a second derivative through it fails on every backend.
- */
+/** Core's leakyRelu, which has derivatives of every order (tf.leakyRelu's gradient does not). */
 function leaky(x: tf.Tensor): tf.Tensor {
-  return tf.add(tf.mul(x, ALPHA), tf.mul(tf.relu(x), 1 - ALPHA));
+  return leakyRelu(x, ALPHA);
 }
 
 type Conv = (x: tf.Tensor4D, w: tf.Tensor4D, stride: number, padding: Padding) => tf.Tensor4D;
