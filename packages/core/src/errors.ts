@@ -30,7 +30,10 @@ export class HelmholtzError extends Error {
       const own = Object.prototype.hasOwnProperty.call(c, 'errorName') ? (c as { errorName: string }).errorName : undefined;
       if (own) names.push(own);
     }
-    this.name = names[0] ?? 'HelmholtzError';
+    // A subclass without its own errorName is named by its class (mangled in a minified build:
+    // declare errorName) and is recognised across copies only as its nearest branded ancestor.
+    const ownName = Object.prototype.hasOwnProperty.call(new.target, 'errorName');
+    this.name = ownName ? names[0]! : new.target.name || names[0] || 'HelmholtzError';
     Object.defineProperty(this, ERROR_BRANDS, { value: Object.freeze(names), enumerable: false });
   }
 

@@ -21,3 +21,19 @@ describe('error classes', () => {
     expect({ name: 'CheckpointError' } instanceof CheckpointError).toBe(false);
   });
 });
+
+describe('brand checks', () => {
+  it('an Rng is an instance of a subclass only when it was made by that subclass', async () => {
+    const { Rng } = await import('../src/random/rng.js');
+    class SeededTwice extends Rng {}
+    expect(new SeededTwice(1)).toBeInstanceOf(Rng);
+    expect(new Rng(1) instanceof SeededTwice).toBe(false);
+  });
+
+  it('an error subclass without its own errorName is named by its class', () => {
+    class Unnamed extends ShapeError {}
+    const e = new Unnamed('x', [1], [2]);
+    expect(e.name).toBe('Unnamed');
+    expect(e).toBeInstanceOf(ShapeError);
+  });
+});

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, formatValue } from '../errors.js';
-import { flattenParams, selectParams, type ParamNode, type ParamTree } from '../params/tree.js';
+import { flattenParams, paramPaths, subtreeAt, type ParamContainer } from '../params/tree.js';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -42,7 +42,7 @@ export interface NamedTensor {
 /** Everything a checkpoint holds. */
 export interface CheckpointContents {
   /** The model's variables, trainable or not (persistent chains are non-trainable leaves). */
-  params: ParamTree | readonly ParamNode[];
+  params: ParamContainer;
   /** The model's config; must be JSON. */
   config: unknown;
   /** The model's kind (`'bernoulli-rbm'`), when the checkpoint is a whole model (see `saveModel`). */
@@ -60,7 +60,7 @@ export interface RestoreOptions {
    * The tree to load into: every leaf (under `into`, when given) must be in the checkpoint
    * (under `from`) with the same shape and dtype, unless `allowMissing`.
    */
-  params: ParamTree | readonly ParamNode[];
+  params: ParamContainer;
   /** Optimizers to restore, by the keys they were saved under. */
   optimizers?: Record<string, CheckpointOptimizer>;
   /**
@@ -313,18 +313,25 @@ export async function restoreFromArtifacts(
   if (from && modelWeights.size === 0) {
     throw new CheckpointError(location, `no weights under '${from}/'; the checkpoint has ${listNames([...allWeights.keys()])}`);
   }
-  const allLeaves = flattenParams(options.params);
-  const leaves = into ? selectParams(allLeaves, into) : allLeaves;
-  if (into && (leaves.size === 0 || leaves.has(''))) {
-    throw new CheckpointError(location, `the model has no subtree '${into}'; its leaves are ${listNames([...allLeaves.keys()])}`);
+  const subtree = into ? subtreeAt(options.params, into) : options.params;
+  if (subtree === undefined || subtree instanceof tf.Variable) {
+    const what = subtree === undefined ? 'no subtree' : 'a leaf, not a subtree, at';
+    throw new CheckpointError(location, `the model has ${what} '${into}'; its leaves are ${listNames([...flattenParams(options.params).keys()])}`);
   }
+  // Every path of every leaf under `into`: a tied variable may be saved under any of its paths
+  // (its first path depends on the order of the tree's keys).
+  const leaves = paramPaths(subtree);
   const modelPath = (relative: string) => (into ? `${into}/${relative}` : relative);
   const checkpointPath = (relative: string) => (from ? `${from}/${relative}` : relative);
   const problems: string[] = [];
   const loaded: [string, tf.Variable, Located][] = [];
   const missing: string[] = [];
-  for (const [path, v] of leaves) {
-    const l = modelWeights.get(path);
+  const matched = new Set<string>();
+  for (const [v, paths] of leaves) {
+    const path = paths[0]!;
+    for (const p of paths) if (modelWeights.has(p)) matched.add(p);
+    const found = paths.find((p) => modelWeights.has(p));
+    const l = found === undefined ? undefined : modelWeights.get(found);
     const want = `shape ${describeShape(v.shape)} ${v.dtype}`;
     if (!l) {
       if (options.allowMissing) missing.push(modelPath(path));
@@ -336,7 +343,7 @@ export async function restoreFromArtifacts(
       }
     } else if (l.spec.shape.join(',') !== v.shape.join(',') || l.spec.dtype !== v.dtype) {
       problems.push(
-        `weight '${checkpointPath(path)}': the model expects ${want}, the checkpoint has shape ${describeShape(l.spec.shape)} ${l.spec.dtype}`,
+        `weight '${checkpointPath(found!)}': the model expects ${want}, the checkpoint has shape ${describeShape(l.spec.shape)} ${l.spec.dtype}`,
       );
     } else loaded.push([modelPath(path), v, l]);
   }
@@ -344,7 +351,7 @@ export async function restoreFromArtifacts(
     problems.push(`none of the model's weights is in the checkpoint (it has ${listNames([...allWeights.keys()])})`);
   }
   if (!options.ignoreExtraWeights) {
-    const extra = [...modelWeights.keys()].filter((name) => !leaves.has(name)).map(checkpointPath);
+    const extra = [...modelWeights.keys()].filter((name) => !matched.has(name)).map(checkpointPath);
     if (extra.length) {
       problems.push(
         `the checkpoint has weights the model lacks: ${listNames(extra)} (pass ignoreExtraWeights to skip them)`,

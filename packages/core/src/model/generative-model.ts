@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { JsonValue } from '../checkpoint/format.js';
 import type { LikelihoodEstimate, LikelihoodProtocol } from '../likelihood/estimate.js';
-import type { ParamNode, ParamTree } from '../params/tree.js';
+import type { ParamContainer } from '../params/tree.js';
 import type { RngLike } from '../random/rng.js';
 
 /** Options every `sample` takes; a model may read more (Gibbs steps, temperature, labels). */
@@ -32,15 +32,17 @@ export interface LikelihoodOptions {
  * batch-norm statistics, EMA copies). What it can do is told by which optional members it has;
  * use {@link modelCapabilities} rather than checking the kind.
  */
-export interface GenerativeModel<Config extends JsonValue = JsonValue> {
+// `Config` is not constrained to JsonValue: a model's own config interface (without an index
+// signature) would not fit it. saveModel checks at run time that the config is plain JSON.
+export interface GenerativeModel<Config = JsonValue> {
   /** A stable identifier of the model family, e.g. `'bernoulli-rbm'`: the key of its factory. */
   readonly kind: string;
   /** Plain JSON, enough to rebuild the model (without its weights) through its factory. */
   readonly config: Config;
   /** The trainable parameters (a model may keep non-trainable leaves here too, e.g. batch norm). */
-  readonly params: ParamTree | readonly ParamNode[];
+  readonly params: ParamContainer;
   /** Non-trainable tensors that are not parameters but must survive a save: chains, averages. */
-  readonly state?: ParamTree | readonly ParamNode[];
+  readonly state?: ParamContainer;
   /** Frees every tensor the model holds. */
   dispose(): void;
   /** `n` samples in the data's shape and range (`[n, ...dataShape]`), owned by the caller. */
@@ -56,7 +58,7 @@ export interface GenerativeModel<Config extends JsonValue = JsonValue> {
 }
 
 /** Builds a model of one kind from its saved config (the model's variables are then loaded). */
-export type ModelFactory<M extends GenerativeModel = GenerativeModel> = (config: JsonValue) => M;
+export type ModelFactory<M extends GenerativeModel<unknown> = GenerativeModel<unknown>> = (config: JsonValue) => M;
 
 /**
  * Factories by kind. Each model package exports its own map (`energyModels`, ...); an app
@@ -75,7 +77,7 @@ export interface ModelCapabilities {
 }
 
 /** The capabilities of a model, for UIs and reports that offer only what a model can do. */
-export function modelCapabilities(model: GenerativeModel): ModelCapabilities {
+export function modelCapabilities(model: GenerativeModel<unknown>): ModelCapabilities {
   return {
     sample: typeof model.sample === 'function',
     encode: typeof model.encode === 'function',
@@ -86,8 +88,8 @@ export function modelCapabilities(model: GenerativeModel): ModelCapabilities {
 }
 
 /** Whether `value` has the members every {@link GenerativeModel} must have. */
-export function isGenerativeModel(value: unknown): value is GenerativeModel {
-  const m = value as Partial<GenerativeModel> | null;
+export function isGenerativeModel(value: unknown): value is GenerativeModel<unknown> {
+  const m = value as Partial<GenerativeModel<unknown>> | null;
   return (
     m !== null &&
     typeof m === 'object' &&

@@ -26,18 +26,18 @@ export interface SaveModelOptions {
   metadata?: CheckpointMetadata;
 }
 
-export interface LoadModelOptions {
+export interface LoadModelOptions<M extends GenerativeModel<unknown> = GenerativeModel<unknown>> {
   /**
    * Builds the optimizers whose state to restore, once the model exists (they need its
    * variables): `(model) => ({ adam: createOptimizer(config, model.params) })`. They are
    * returned restored, or disposed if the checkpoint is refused.
    */
-  optimizers?: (model: GenerativeModel) => Record<string, CheckpointOptimizer>;
+  optimizers?: (model: M) => Record<string, CheckpointOptimizer>;
   /** Where the checkpoint comes from, for error messages (default: the handler's location). */
   location?: string;
 }
 
-export interface LoadedModel<M extends GenerativeModel = GenerativeModel> {
+export interface LoadedModel<M extends GenerativeModel<unknown> = GenerativeModel<unknown>> {
   model: M;
   /** The optimizers built by `options.optimizers`, with their state restored. */
   optimizers: Record<string, CheckpointOptimizer>;
@@ -49,10 +49,10 @@ export interface LoadedModel<M extends GenerativeModel = GenerativeModel> {
 }
 
 /** The tensors of a model as one tree: what a model checkpoint holds. */
-export function modelTree(model: GenerativeModel): ParamTree {
+export function modelTree(model: GenerativeModel<unknown>): ParamTree {
   return model.state === undefined
-    ? { [MODEL_PARAMS_PREFIX]: model.params }
-    : { [MODEL_PARAMS_PREFIX]: model.params, [MODEL_STATE_PREFIX]: model.state };
+    ? { [MODEL_PARAMS_PREFIX]: model.params as ParamTree }
+    : { [MODEL_PARAMS_PREFIX]: model.params as ParamTree, [MODEL_STATE_PREFIX]: model.state as ParamTree };
 }
 
 function locationOf(handler: tf.io.IOHandler | CheckpointHandler, given?: string): string {
@@ -77,7 +77,7 @@ function asCheckpointError(e: unknown, location: string, action: string): Checkp
  */
 export async function saveModel(
   handler: tf.io.IOHandler | CheckpointHandler,
-  model: GenerativeModel,
+  model: GenerativeModel<unknown>,
   options: SaveModelOptions = {},
 ): Promise<tf.io.SaveResult> {
   const location = locationOf(handler);
@@ -146,10 +146,10 @@ function firstLoss(value: unknown, json: unknown, path = 'config'): string | nul
  *
  * `factories` is an explicit `{ kind: factory }` map (e.g. `{ ...energyModels, ...vaeModels }`).
  */
-export async function loadModel<M extends GenerativeModel = GenerativeModel>(
+export async function loadModel<M extends GenerativeModel<unknown> = GenerativeModel<unknown>>(
   handler: tf.io.IOHandler | CheckpointHandler,
   factories: ModelFactories,
-  options: LoadModelOptions = {},
+  options: LoadModelOptions<M> = {},
 ): Promise<LoadedModel<M>> {
   const location = locationOf(handler, options.location);
   if (typeof handler.load !== 'function') throw new CheckpointError(location, 'expected a tfjs IOHandler with a load() method');
@@ -176,9 +176,9 @@ export async function loadModel<M extends GenerativeModel = GenerativeModel>(
         'pass the factory map of the package that defines it',
     );
   }
-  let model: GenerativeModel;
+  let model: M;
   try {
-    model = factory(record.config);
+    model = factory(record.config) as M;
   } catch (e) {
     throw asCheckpointError(e, location, `rebuilding the '${kind}' model from its saved config failed`);
   }
@@ -203,7 +203,7 @@ export async function loadModel<M extends GenerativeModel = GenerativeModel>(
       }
     }
     return {
-      model: model as M,
+      model,
       optimizers,
       rng,
       extra: saved.extra ?? null,
@@ -212,7 +212,7 @@ export async function loadModel<M extends GenerativeModel = GenerativeModel>(
     };
   } catch (e) {
     for (const o of Object.values(optimizers)) (o as { dispose?: () => void }).dispose?.();
-    (model as Partial<GenerativeModel>).dispose?.();
+    (model as Partial<GenerativeModel<unknown>>).dispose?.();
     throw asCheckpointError(e, location, `loading the '${kind}' model failed`);
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '../errors.js';
-import { flattenParams, type ParamNode, type ParamTree } from '../params/tree.js';
+import { flattenParams, type ParamContainer } from '../params/tree.js';
 
 /**
  * What a loss function may return besides a bare scalar: the loss under `loss`, and auxiliary
@@ -46,12 +46,18 @@ function checkResult(result: unknown): LossWithAux | tf.Scalar {
  */
 export function lossAndGradients(fn: () => tf.Tensor | LossWithAux, variables: readonly tf.Variable[]): LossAndGradients {
   let aux: Record<string, tf.Tensor | number> | null = null;
+  let returned: tf.Tensor | null = null;
+  // Tensor ids grow with each tensor made: anything above this one was made by `fn`.
+  const marker = tf.scalar(0);
+  const firstId = marker.id;
+  marker.dispose();
   let computed: { value: tf.Scalar; grads: tf.NamedTensorMap };
   try {
     computed = tf.variableGrads(() => {
       const result = checkResult(fn());
-      if (result instanceof tf.Tensor) return result;
+      if (result instanceof tf.Tensor) return (returned = result);
       const { loss, ...rest } = result;
+      returned = loss;
       // Clones keep aux values alive past the gradient's tidy without keeping the function's
       // other intermediates; a clone shares its data, so nothing is copied.
       aux = {};
@@ -59,7 +65,10 @@ export function lossAndGradients(fn: () => tf.Tensor | LossWithAux, variables: r
       return loss as tf.Scalar;
     }, variables as tf.Variable[]);
   } catch (error) {
-    // The kept aux values would outlive a failed gradient (no path from a variable to the loss).
+    // tfjs keeps the loss before it finds that no variable leads to it; the kept aux values
+    // would outlive the failed gradient too.
+    const loss = returned as tf.Tensor | null;
+    if (loss !== null && loss.id > firstId && !(loss instanceof tf.Variable)) loss.dispose();
     if (aux !== null) tf.dispose(Object.values(aux as Record<string, unknown>).filter((a): a is tf.Tensor => a instanceof tf.Tensor));
     throw error;
   }
@@ -73,7 +82,7 @@ export function lossAndGradients(fn: () => tf.Tensor | LossWithAux, variables: r
  */
 export function lossAndGradientsOf(
   fn: () => tf.Tensor | LossWithAux,
-  params: ParamTree | readonly ParamNode[],
+  params: ParamContainer,
 ): { loss: tf.Scalar; aux: Record<string, tf.Tensor | number> | null; grads: Map<string, tf.Tensor> } {
   const leaves = [...flattenParams(params)].filter(([, v]) => v.trainable);
   const { loss, aux, grads } = lossAndGradients(fn, leaves.map(([, v]) => v));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
-import { flattenParams, type ParamNode, type ParamTree } from '../params/tree.js';
+import { paramPaths, type ParamContainer } from '../params/tree.js';
 import { clipByGlobalNorm, clipByValue } from './clipping.js';
 import { resolveOptimizerConfig, type OptimizerConfig, type ResolvedOptimizerConfig } from './config.js';
 import { lossAndGradients, type LossWithAux, type MinimizeResult } from './loss-and-gradients.js';
@@ -36,12 +36,14 @@ export const STEP_WEIGHT_NAME = 'iter';
 export class ParameterGroupOptimizer {
   /** The group, in the order of {@link names}. */
   readonly variables: readonly tf.Variable[];
-  /** Stable names of the variables: tree paths when built from a tree, else engine names. */
+  /** Stable names of the variables: their tree paths (positions '0', '1', ... for an array). */
   readonly names: readonly string[];
   private readonly resolved: ResolvedOptimizerConfig;
   private readonly slotNames: readonly string[];
   /** slots[i][s]: slot `slotNames[s]` of variable i. */
   private readonly slots: tf.Variable[][];
+  /** Every path of each variable (several for tied weights), the first being its name. */
+  private readonly paths: readonly (readonly string[])[];
   private readonly byName = new Map<string, number>();
   private readonly byEngineName = new Map<string, number>();
   private step = 0;
@@ -49,26 +51,22 @@ export class ParameterGroupOptimizer {
 
   constructor(
     readonly config: OptimizerConfig,
-    variables: ParamTree | readonly ParamNode[] | readonly tf.Variable[],
+    variables: ParamContainer,
   ) {
     this.resolved = resolveOptimizerConfig(config);
-    let entries: [string, tf.Variable][];
-    if (Array.isArray(variables) && variables.every((v) => v instanceof tf.Variable)) {
-      const seen = new Set<tf.Variable>();
-      entries = (variables as readonly tf.Variable[]).map((v) => {
-        if (seen.has(v)) throw new ConfigError('variables', 'each variable once', v.name);
-        seen.add(v);
-        return [v.name, v];
-      });
-    } else {
-      // A tree lists a variable reachable by two paths (tied weights) once.
-      entries = [...flattenParams(variables as ParamTree)].filter(([, v]) => v.trainable);
+    if (variables === null || typeof variables !== 'object') {
+      throw new ConfigError('variables', 'a parameter tree or an array of variables', variables);
     }
-    if (entries.length === 0) throw new ConfigError('variables', 'at least one trainable variable', variables);
-    this.variables = entries.map(([, v]) => v);
-    this.names = entries.map(([name]) => name);
-    entries.forEach(([name, v], i) => {
-      this.byName.set(name, i);
+    // Every container is a tree: an array's variables are named by position ('0', '1', ...), so
+    // the names (and the checkpointed state) do not depend on engine names, which change from
+    // one model instance to the next. A tied variable is listed once.
+    const paths = [...paramPaths(variables)].filter(([v]) => v.trainable);
+    if (paths.length === 0) throw new ConfigError('variables', 'at least one trainable variable', variables);
+    this.variables = paths.map(([v]) => v);
+    this.names = paths.map(([, p]) => p[0]!);
+    this.paths = paths.map(([, p]) => p);
+    paths.forEach(([v, ps], i) => {
+      for (const p of ps) this.byName.set(p, i);
       this.byEngineName.set(v.name, i);
     });
     this.slotNames = SLOT_NAMES[this.resolved.kind];
@@ -112,6 +110,7 @@ export class ParameterGroupOptimizer {
    */
   minimize(fn: () => tf.Tensor): tf.Scalar;
   minimize<A extends LossWithAux>(fn: () => A): MinimizeResult<A>;
+  minimize(fn: () => tf.Tensor | LossWithAux): tf.Scalar | MinimizeResult<LossWithAux>;
   minimize(fn: () => tf.Tensor | LossWithAux): tf.Scalar | MinimizeResult<LossWithAux> {
     this.checkAlive();
     const { loss, aux, grads } = lossAndGradients(fn as () => LossWithAux, this.variables);
@@ -129,19 +128,21 @@ export class ParameterGroupOptimizer {
   /**
    * Applies gradients computed elsewhere, e.g. contrastive-divergence statistics of an RBM
    * (pass the negative log-likelihood gradient: the update is `w ← w − lr · g` for SGD).
-   * Keys are the group's names (tree paths); an engine name is accepted where no name matches.
-   * Variables without an entry are left alone this step (their slots too). The caller keeps
+   * Keys are tree paths (any path of a tied variable); an engine name is accepted where it is no
+   * other variable's path, and a key that is one variable's path and another's engine name is a
+   * ConfigError. Variables without an entry are left alone this step (their slots too); an
+   * empty set is a ConfigError (it would count a step that changed nothing). The caller keeps
    * ownership of `grads`.
    */
   applyGradients(grads: NamedGradients): void {
     this.checkAlive();
     const list: (tf.Tensor | null)[] = this.variables.map(() => null);
     const entries = grads instanceof Map ? [...grads.entries()] : Object.entries(grads);
+    if (entries.length === 0) {
+      throw new ConfigError('gradients', `at least one gradient for a variable of this group (${this.names.join(', ')})`, grads);
+    }
     for (const [key, g] of entries) {
-      const i = this.byName.get(key) ?? this.byEngineName.get(key);
-      if (i === undefined) {
-        throw new ConfigError('gradient key', `a variable of this group (${this.names.join(', ')})`, key);
-      }
+      const i = this.indexOf(key);
       if (list[i] !== null) throw new ConfigError('gradient key', `one gradient per variable (${this.names[i]} twice)`, key);
       const v = this.variables[i] as tf.Variable;
       if (!(g instanceof tf.Tensor)) throw new ConfigError(`gradient for ${key}`, 'a tensor', g);
@@ -149,6 +150,22 @@ export class ParameterGroupOptimizer {
       list[i] = g;
     }
     this.apply(list);
+  }
+
+  /** The variable a gradient key names: a path, or an engine name that is no other variable's path. */
+  private indexOf(key: string): number {
+    const byPath = this.byName.get(key);
+    const byEngine = this.byEngineName.get(key);
+    if (byPath !== undefined && byEngine !== undefined && byPath !== byEngine) {
+      throw new ConfigError(
+        'gradient key',
+        `an unambiguous name: "${key}" is the path of ${this.names[byPath]} and the engine name of ${this.names[byEngine]}; key gradients by path`,
+        key,
+      );
+    }
+    const i = byPath ?? byEngine;
+    if (i === undefined) throw new ConfigError('gradient key', `a variable of this group (${this.names.join(', ')})`, key);
+    return i;
   }
 
   /**
@@ -210,18 +227,24 @@ export class ParameterGroupOptimizer {
     if (!iter || iter.size !== 1) fail(`expected a scalar "${STEP_WEIGHT_NAME}" step counter, found ${iter ? `shape [${iter.shape}]` : 'none'}`);
     const step = Math.round((iter as tf.Tensor).dataSync()[0] as number);
     if (!(step >= 0)) fail(`expected a step counter >= 0, found ${step}`);
-    const live = this.slotVariables();
     const slots: [tf.Variable, tf.Tensor][] = [];
-    for (const [name, variable] of live) {
-      const t = byName.get(name);
-      if (!t) {
-        const path = name.slice(0, name.lastIndexOf('/'));
-        fail(`no slot "${name}" for parameter "${path}"; the state holds ${listNames([...byName.keys()])}`);
-      } else if (t.shape.join(',') !== variable.shape.join(',')) {
-        fail(`slot "${name}" has shape [${t.shape.join(', ')}], the parameter has [${variable.shape.join(', ')}]`);
-      } else slots.push([variable, t]);
-    }
-    const unknown = [...byName.keys()].filter((n) => n !== STEP_WEIGHT_NAME && !live.has(n));
+    const used = new Set<string>([STEP_WEIGHT_NAME]);
+    this.variables.forEach((variable, i) => {
+      this.slotNames.forEach((slot, s) => {
+        // A tied variable's state may have been saved under any of its paths.
+        const name = (this.paths[i] as readonly string[]).map((p) => `${p}/${slot}`).find((n) => byName.has(n));
+        const t = name === undefined ? undefined : byName.get(name);
+        if (!t) {
+          fail(`no slot "${this.names[i]}/${slot}" for parameter "${this.names[i]}"; the state holds ${listNames([...byName.keys()])}`);
+        } else if (t.shape.join(',') !== variable.shape.join(',')) {
+          fail(`slot "${name}" has shape [${t.shape.join(', ')}], the parameter has [${variable.shape.join(', ')}]`);
+        } else {
+          used.add(name!);
+          slots.push([(this.slots[i] as tf.Variable[])[s] as tf.Variable, t]);
+        }
+      });
+    });
+    const unknown = [...byName.keys()].filter((n) => !used.has(n));
     if (unknown.length) fail(`entries ${listNames(unknown)} match no parameter of this optimizer (${listNames(this.names)})`);
     return { step, slots };
   }
@@ -265,10 +288,10 @@ function listNames(names: readonly string[]): string {
   return names.length > 8 ? `${shown}, ... (${names.length} in all)` : shown || '(none)';
 }
 
-/** An optimizer for one parameter group (a tree's trainable leaves, or an explicit list). */
-export function createOptimizer(
-  config: OptimizerConfig,
-  variables: ParamTree | readonly ParamNode[] | readonly tf.Variable[],
-): ParameterGroupOptimizer {
+/**
+ * An optimizer for one parameter group: the trainable leaves of a tree, or of an array of
+ * variables (named by position: '0', '1', ...).
+ */
+export function createOptimizer(config: OptimizerConfig, variables: ParamContainer): ParameterGroupOptimizer {
   return new ParameterGroupOptimizer(config, variables);
 }

@@ -5,8 +5,10 @@ export {
   disposeParams,
   flattenParams,
   paramAliases,
-  selectParams,
+  paramPaths,
+  subtreeAt,
   trainableVariables,
+  type ParamContainer,
   type ParamNode,
   type ParamTree,
 } from './tree.js';

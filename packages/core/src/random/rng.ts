@@ -51,6 +51,8 @@ export class Rng {
    * is still an `Rng`: it has the same methods and state.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass keeps the plain prototype check: the brand says "an Rng", not which subclass.
+    if (this !== Rng) return Function.prototype[Symbol.hasInstance].call(this, value);
     return (
       Function.prototype[Symbol.hasInstance].call(this, value) ||
       (value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[RNG_BRAND] === true)

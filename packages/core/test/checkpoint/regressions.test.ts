@@ -143,6 +143,44 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     [layer0, ...dbn.layers, ...fresh.layers, single, ...wrong.layers].forEach((p) => disposeParams(p));
   });
 
+  it('tied weights load whatever the key order, and into a subtree that reaches them by its own path', async () => {
+    await useBackend(backend);
+    const kernel = createVariable(tf.tensor2d([[1, 2]]), 'tiedOrder/kernel');
+    const bias = createVariable(tf.tensor1d([3]), 'tiedOrder/bias');
+    const saved = memoryCheckpoint();
+    await saveCheckpoint(saved, { params: { encoder: { kernel }, decoder: { kernel, bias } }, config: {} });
+    expect(saved.artifacts!.weightSpecs!.map((w) => w.name)).toEqual(['encoder/kernel', 'decoder/bias']);
+    // Keys in the other order: the kernel's first path is decoder/kernel now.
+    const k2 = createVariable(tf.zeros([1, 2]), 'tiedOrder/kernel2');
+    const b2 = createVariable(tf.zeros([1]), 'tiedOrder/bias2');
+    await loadCheckpoint(saved, { params: { decoder: { kernel: k2, bias: b2 }, encoder: { kernel: k2 } } });
+    expect(values(k2)).toEqual([1, 2]);
+    expect(values(b2)).toEqual([3]);
+    // Only the decoder subtree: its kernel is the tied one, found under encoder/kernel.
+    const k3 = createVariable(tf.zeros([1, 2]), 'tiedOrder/kernel3');
+    const b3 = createVariable(tf.zeros([1]), 'tiedOrder/bias3');
+    // From the whole model's checkpoint, the decoder's subtree has only its bias under decoder/:
+    // the tied kernel was saved as encoder/kernel. It is reported missing, never skipped silently.
+    const partial = await loadCheckpoint(saved, {
+      params: { encoder: { kernel: k3 }, decoder: { kernel: k3, bias: b3 } },
+      from: 'decoder',
+      into: 'decoder',
+      allowMissing: true,
+    });
+    expect(partial.loaded).toEqual(['decoder/bias']);
+    expect(partial.missing).toEqual(['decoder/kernel']);
+    // Saved from the decoder alone, both load, the kernel through its decoder path.
+    const decoderOnly = memoryCheckpoint();
+    await saveCheckpoint(decoderOnly, { params: { kernel, bias }, config: {} });
+    const done = await loadCheckpoint(decoderOnly, { params: { encoder: { kernel: k3 }, decoder: { kernel: k3, bias: b3 } }, into: 'decoder' });
+    expect(done.loaded).toEqual(['decoder/kernel', 'decoder/bias']);
+    expect(values(k3)).toEqual([1, 2]);
+    await expect(loadCheckpoint(decoderOnly, { params: { decoder: { kernel: k3 } }, into: 'decoder/kernel' })).rejects.toThrow(
+      /a leaf, not a subtree, at 'decoder\/kernel'/,
+    );
+    tf.dispose([kernel, bias, k2, b2, k3, b3]);
+  });
+
   it('a variable reachable by two paths (tied weights) is saved and counted once', async () => {
     await useBackend(backend);
     const kernel = createVariable(tf.ones([3, 2]), 'tiedCkpt/kernel');

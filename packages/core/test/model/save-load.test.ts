@@ -110,7 +110,7 @@ describe.each(TEST_BACKENDS)('saveModel / loadModel on %s', (backend) => {
     await expect(loadModel(plain, tinyModels)).rejects.toThrow(/written by saveCheckpoint, not saveModel/);
 
     const before = tf.memory().numTensors;
-    let built: GenerativeModel | null = null;
+    let built: GenerativeModel<unknown> | null = null;
     const error = await loadModel(target, tinyModels, {
       optimizers: (m) => ((built = m), { adam: createOptimizer({ kind: 'momentum', learningRate: 0.1 }, m.params) }),
     }).catch((e: unknown) => e);

@@ -74,33 +74,115 @@ describe.each(TEST_BACKENDS)('optimizer state keyed by parameter path on %s', (b
     disposeParams(other);
   });
 
-  it('a path equal to another variable\'s engine name is no false "each variable once" error (bug 9)', async () => {
+  it('a path equal to another variable\'s engine name is no false "each variable once" error, and an ambiguous key is refused (bug 9)', async () => {
     await useBackend(backend);
-    // Engine names 'x' and 'y', tree paths 'y' and 'x': the paths cross the engine names.
+    // Tree paths cross the engine names: path vy.name leads to vx, path vx.name to vy.
     const vx = createVariable(tf.tensor1d([1]), 'collide_x');
     const vy = createVariable(tf.tensor1d([2]), 'collide_y');
-    const tree: ParamTree = { [vy.name]: vx, [vx.name]: vy };
+    const vz = createVariable(tf.tensor1d([3]), 'collide_z');
+    const tree: ParamTree = { [vy.name]: vx, [vx.name]: vy, z: vz };
     const opt = createOptimizer({ kind: 'sgd', learningRate: 1 }, tree);
+    expect(opt.names).toEqual([vy.name, vx.name, 'z']);
     const g = tf.tensor1d([0.5]);
-    // The key is a path first: it names vx, not the variable whose engine name it is.
-    opt.applyGradients({ [vy.name]: g });
-    expectAllClose(vx, [0.5], 1e-7);
-    expectAllClose(vy, [2], 1e-7);
+    // Which variable the caller meant cannot be known: refused, nothing moves.
+    expect(() => opt.applyGradients({ [vy.name]: g })).toThrow(/unambiguous name.*key gradients by path/);
+    expect(opt.iterations).toBe(0);
+    // A path that is no engine name, or an engine name that is no path, is unambiguous.
+    opt.applyGradients({ z: g });
+    opt.applyGradients({ [vz.name]: g });
+    expectAllClose(vz, [2], 1e-7);
+    expectAllClose(vx, [1], 1e-7);
     g.dispose();
     opt.dispose();
-    tf.dispose([vx, vy]);
+    tf.dispose([vx, vy, vz]);
   });
 
-  it('a variable reachable by two paths (tied weights) is optimised once per step', async () => {
+  it('an array of variables is a tree named by position, so its state restores into another instance', async () => {
+    await useBackend(backend);
+    const first = [createVariable(tf.tensor1d([1, 2]), 'arrayOpt/w'), createVariable(tf.tensor1d([3]), 'arrayOpt/b')];
+    const second = [createVariable(tf.tensor1d([1, 2]), 'arrayOpt/w'), createVariable(tf.tensor1d([3]), 'arrayOpt/b')];
+    expect(second[0]!.name).not.toBe(first[0]!.name); // engine names differ between instances
+    const a = createOptimizer({ kind: 'adam', learningRate: 0.1 }, first);
+    const b = createOptimizer({ kind: 'adam', learningRate: 0.1 }, second);
+    expect(a.names).toEqual(['0', '1']);
+    a.minimize(() => tf.add(tf.sum(tf.square(first[0]!)), tf.sum(first[1]!))).dispose();
+    const weights = await a.getWeights();
+    expect(weights.map((w) => w.name)).toEqual(['iter', '0/m', '0/v', '1/m', '1/v']);
+    await b.setWeights(weights);
+    expect(b.iterations).toBe(1);
+    // lossAndGradientsOf names the same array's gradients the same way.
+    const { loss, grads } = lossAndGradientsOf(() => tf.sum(second[0]!), second);
+    expect([...grads.keys()]).toEqual(['0']);
+    b.applyGradients(grads);
+    tf.dispose([loss, ...grads.values(), ...weights.map((w) => w.tensor)]);
+    [a, b].forEach((o) => o.dispose());
+    tf.dispose([...first, ...second]);
+  });
+
+  it('a loss that no variable of the group reaches is an error that leaks nothing', async () => {
+    await useBackend(backend);
+    const mine = { w: createVariable(tf.tensor1d([1]), 'noPath/w') };
+    const other = createVariable(tf.tensor1d([2]), 'noPath/other');
+    const opt = createOptimizer({ kind: 'sgd', learningRate: 1 }, mine);
+    const before = tf.memory().numTensors;
+    expect(() => opt.minimize(() => ({ loss: tf.sum(other), twice: tf.mul(other, 2) }))).toThrow(/connection|encloses/);
+    expect(() => opt.minimize(() => tf.sum(other))).toThrow();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => opt.applyGradients({})).toThrow(/at least one gradient/);
+    expect(opt.iterations).toBe(0);
+    opt.dispose();
+    tf.dispose([mine.w, other]);
+  });
+
+  it('a variable reachable by two paths (tied weights) is optimised once per step, and its state restores whatever the key order', async () => {
     await useBackend(backend);
     const kernel = createVariable(tf.tensor1d([1, 1]), 'tied/kernel');
     const tree: ParamTree = { encoder: { kernel }, decoder: { kernel } };
-    const opt = createOptimizer({ kind: 'sgd', learningRate: 0.5 }, tree);
+    const opt = createOptimizer({ kind: 'adam', learningRate: 0.5 }, tree);
     expect(opt.names).toEqual(['encoder/kernel']);
-    opt.minimize(() => tf.sum(kernel) as tf.Scalar).dispose();
-    expectAllClose(kernel, [0.5, 0.5], 1e-7);
+    opt.minimize(() => tf.sum(kernel)).dispose();
+    expectAllClose(kernel, [0.5, 0.5], 1e-6);
+    // The same model with its keys in the other order: the tied kernel's first path is now
+    // decoder/kernel, and the state saved as encoder/kernel/* still finds it.
+    const kernel2 = createVariable(tf.tensor1d([1, 1]), 'tied/kernel');
+    const reordered = createOptimizer({ kind: 'adam', learningRate: 0.5 }, { decoder: { kernel: kernel2 }, encoder: { kernel: kernel2 } });
+    expect(reordered.names).toEqual(['decoder/kernel']);
+    const weights = await opt.getWeights();
+    await reordered.setWeights(weights);
+    expect(values(reordered.slotVariables().get('decoder/kernel/m')!)).toEqual(values(opt.slotVariables().get('encoder/kernel/m')!));
+    // Gradients may be keyed by either path.
+    const g = tf.ones([2]);
+    reordered.applyGradients({ 'encoder/kernel': g });
+    expect(reordered.iterations).toBe(2);
+    g.dispose();
+    tf.dispose(weights.map((w) => w.tensor));
+    [opt, reordered].forEach((o) => o.dispose());
+    tf.dispose([kernel, kernel2]);
+  });
+});
+
+describe('parameter types', () => {
+  it('a model\'s own interfaces fit: params without an index signature, optional leaves left undefined', () => {
+    interface DenseParams {
+      kernel: tf.Variable;
+      bias?: tf.Variable;
+    }
+    interface RbmParams {
+      W: tf.Variable;
+      layers: readonly DenseParams[];
+    }
+    const W = createVariable(tf.zeros([2, 2]), 'types/W');
+    const kernel = createVariable(tf.zeros([2]), 'types/kernel');
+    const params: RbmParams = { W, layers: [{ kernel, bias: undefined }] };
+    const opt = createOptimizer({ kind: 'sgd', learningRate: 1 }, params);
+    expect(opt.names).toEqual(['W', 'layers/0/kernel']);
+    // A loss function typed as a union of the two forms picks the union overload.
+    const either = (withAux: boolean): (() => tf.Tensor | { loss: tf.Tensor; extra: tf.Tensor }) =>
+      withAux ? () => ({ loss: tf.sum(W), extra: tf.sum(kernel) }) : () => tf.sum(W);
+    const out = opt.minimize(either(false));
+    tf.dispose(out as tf.Tensor);
     opt.dispose();
-    kernel.dispose();
+    tf.dispose([W, kernel]);
   });
 });
 
