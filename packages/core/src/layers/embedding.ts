@@ -93,9 +93,8 @@ function checkIdValues(what: string, ids: ArrayLike<number>, count: number): voi
  * tf.gather of rows, with a gradient on every backend. tf.gather's own gradient scatters with
  * UnsortedSegmentSum, which tfjs-backend-wasm 4.22 lacks; there the gradient is the one-hot
  * product onehot(ids)ᵀ · dy through core's matMul instead: count·batch·dims multiply-adds,
- * cheap for label and token counts (measured on wasm, batch 256, dims 128, forward + gradient:
- * 1.9 ms at count 100, 5.0 ms at 1,000, 39 ms at 10,000; a one-hot product in the forward pass
- * too took 1.6, 10 and 118 ms). The forward pass stays a gather, exact whatever the table holds.
+ * cheap for label and token counts (bench/embedding.bench.ts compares it with a one-hot product
+ * in the forward pass too). The forward pass stays a gather, exact whatever the table holds.
  */
 function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   if (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined) return tf.gather(table, ids);
