@@ -32,6 +32,7 @@ import '../dist/index.js';
 import { conv2dOp, conv2dTransposeOp, convGradientKernels, samePadding, type Padding } from '../src/fast/conv.js';
 import { matMul } from '../src/fast/matmul.js';
 import { Rng } from '../src/random/rng.js';
+import { firstLine, median, relativeDifference } from './support/measure.js';
 
 const BACKEND = process.argv[2] ?? process.env.BENCH_BACKEND ?? 'wasm';
 // tfjs's cpu Conv2DBackpropFilter takes seconds per example: batch 2 keeps the cpu run near 4 min.
@@ -215,31 +216,6 @@ function runOnce(step: Step, ops: ConvImpl, net: Networks): Float32Array[] {
   const values = outs.map((t) => t.dataSync() as Float32Array);
   tf.dispose(outs);
   return values;
-}
-
-function relativeDifference(a: Float32Array[], ref: Float32Array[]): number {
-  let worst = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = ref[i]!;
-    const x = a[i]!;
-    let scale = 0;
-    let diff = 0;
-    for (let j = 0; j < r.length; j++) {
-      scale = Math.max(scale, Math.abs(r[j]!));
-      diff = Math.max(diff, Math.abs(x[j]! - r[j]!));
-    }
-    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
-  }
-  return worst;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 90);
 }
 
 async function main(): Promise<void> {

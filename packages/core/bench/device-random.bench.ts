@@ -23,6 +23,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { createDeviceRandom, DEVICE_RANDOM_COMPONENTS } from '../src/random/device-random.js';
 import { Rng } from '../src/random/rng.js';
+import { median } from './support/measure.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const DRAWS = Number(process.env.BENCH_DRAWS ?? 10);
@@ -60,11 +61,6 @@ async function initWebgpu(): Promise<string> {
   await tf.ready();
   const info = adapter.info ?? {};
   return [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 }
 
 // DRAWS draws, each consumed by a sum as a Gibbs step would consume it, then one 4-byte read

@@ -28,6 +28,7 @@ import '../dist/index.js';
 import { matMul } from '../src/fast/matmul.js';
 import { embedding } from '../src/layers/embedding.js';
 import { Rng } from '../src/random/rng.js';
+import { firstLine, median, relativeDifference } from './support/measure.js';
 
 const BACKEND = process.env.BENCH_BACKEND ?? 'wasm';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -71,29 +72,6 @@ function runSteps(run: () => tf.Tensor[], reps: number): Float32Array[] {
     tf.dispose(outs);
   }
   return values;
-}
-
-function relativeDifference(a: Float32Array[], ref: Float32Array[]): number {
-  let worst = 0;
-  for (let i = 0; i < ref.length; i++) {
-    let scale = 0;
-    let diff = 0;
-    for (let j = 0; j < ref[i]!.length; j++) {
-      scale = Math.max(scale, Math.abs(ref[i]![j]!));
-      diff = Math.max(diff, Math.abs(a[i]![j]! - ref[i]![j]!));
-    }
-    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
-  }
-  return worst;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 90);
 }
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { matMul, Rng } from '@helmholtz/core';
+import { median } from './support/measure.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 
@@ -34,11 +35,6 @@ function timeOnce(f: () => tf.Tensor): number {
   const elapsed = performance.now() - start;
   out.dispose();
   return elapsed;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)] as number;
 }
 
 async function main(): Promise<void> {
