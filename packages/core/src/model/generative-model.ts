@@ -31,9 +31,10 @@ export interface LikelihoodOptions {
  * of trainable `params`, and optionally a tree of non-trainable `state` (persistent chains,
  * batch-norm statistics, EMA copies). What it can do is told by which optional members it has;
  * use {@link modelCapabilities} rather than checking the kind.
+ *
+ * `Config` is not constrained to JsonValue, which a model's own config interface (without an
+ * index signature) would not fit; `saveModel` checks at run time that it is plain JSON.
  */
-// `Config` is not constrained to JsonValue: a model's own config interface (without an index
-// signature) would not fit it. saveModel checks at run time that the config is plain JSON.
 export interface GenerativeModel<Config = JsonValue> {
   /** A stable identifier of the model family, e.g. `'bernoulli-rbm'`: the key of its factory. */
   readonly kind: string;
@@ -57,8 +58,14 @@ export interface GenerativeModel<Config = JsonValue> {
   logLikelihood?(x: tf.Tensor, options: LikelihoodOptions): Promise<LikelihoodEstimate>;
 }
 
-/** Builds a model of one kind from its saved config (the model's variables are then loaded). */
-export type ModelFactory<M extends GenerativeModel<unknown> = GenerativeModel<unknown>> = (config: JsonValue) => M;
+/**
+ * Builds a model of one kind from its saved config (the model's variables are then loaded).
+ * The config is typed `any` so that a factory can declare its model's own config type,
+ * `(config: RbmConfig) => new BernoulliRBM(config)`: what arrives is JSON read from a
+ * checkpoint, so the factory (the model's constructor) validates it, and `loadModel` then checks
+ * that the rebuilt model's config equals the saved one.
+ */
+export type ModelFactory<M extends GenerativeModel<unknown> = GenerativeModel<unknown>> = (config: any) => M;
 
 /**
  * Factories by kind. Each model package exports its own map (`energyModels`, ...); an app

@@ -14,7 +14,6 @@ import {
 } from '../../src/index.js';
 
 export interface IndependentBernoulliConfig {
-  [key: string]: number;
   features: number;
   chains: number;
 }
@@ -63,5 +62,5 @@ export class IndependentBernoulli implements GenerativeModel<IndependentBernoull
 }
 
 export const tinyModels: ModelFactories = {
-  'independent-bernoulli': (config) => new IndependentBernoulli(config as IndependentBernoulliConfig),
+  'independent-bernoulli': (config: IndependentBernoulliConfig) => new IndependentBernoulli(config),
 };
