@@ -45,6 +45,9 @@ function errorDirection(which: 'a' | 'b', kind: LikelihoodKind): string | null {
  * errors over the same test examples are correlated: for a significance test, compare per-example
  * values pairwise rather than combining the two errors.
  *
+ * A lower bound against an upper bound is not comparable, unless the lower bound is the larger:
+ * then the order of the two models is settled (a caveat says so) though the gap is not.
+ *
  * Both inputs are validated as by {@link likelihoodEstimate} (errors name `a.` or `b.` fields).
  */
 export function compareLikelihoods(a: LikelihoodEstimate, b: LikelihoodEstimate): LikelihoodComparison {
@@ -57,9 +60,18 @@ export function compareLikelihoods(a: LikelihoodEstimate, b: LikelihoodEstimate)
   }
   const bounds = new Set([x.kind, y.kind]);
   if (bounds.has('lower-bound') && bounds.has('upper-bound')) {
-    reasons.push(
-      `kind: ${quote(x.kind)} vs ${quote(y.kind)}: a lower bound and an upper bound err in opposite directions by unknown amounts`,
-    );
+    const [lower, upper] = x.kind === 'lower-bound' ? [x, y] : [y, x];
+    if (lower.value > upper.value) {
+      // true(lower's model) ≥ lower > upper ≥ true(upper's model): the order is settled.
+      caveats.push(
+        `kind: a lower bound (${lower.value}) above an upper bound (${upper.value}) settles which model is better ` +
+          '(in expectation, for stochastic bounds), but not by how much',
+      );
+    } else {
+      reasons.push(
+        `kind: ${quote(x.kind)} vs ${quote(y.kind)}: a lower bound and an upper bound err in opposite directions by unknown amounts`,
+      );
+    }
   }
 
   if (x.protocol.method !== y.protocol.method) {

@@ -105,6 +105,10 @@ export function createParameterAverage(params: ParamTree, options: ParameterAver
   });
   const updates = createVariable(tf.scalar(0, 'int32'), `${name}/updates`, false) as tf.Variable<tf.Rank.R0>;
   let swapped = false;
+  let disposed = false;
+  const refuseDisposed = (call: string): void => {
+    if (disposed) throw new ConfigError('parameter average', 'an average that has not been disposed', `${call} after dispose()`);
+  };
 
   const refuseWhileSwapped = (call: string): void => {
     if (swapped) {
@@ -122,6 +126,7 @@ export function createParameterAverage(params: ParamTree, options: ParameterAver
     state: { averages, updates },
 
     update() {
+      refuseDisposed('update()');
       refuseWhileSwapped('update()');
       tf.tidy(() => {
         let keep: tf.Scalar | number = 1 - decay;
@@ -135,16 +140,17 @@ export function createParameterAverage(params: ParamTree, options: ParameterAver
     },
 
     copyTo(target = params) {
+      refuseDisposed('copyTo()');
       if (target === params) refuseWhileSwapped('copyTo()');
       assignParams(target, new Map(live.map(([path], i) => [path, pairs[i]![0]])));
     },
 
     withAveragedParams<T>(fn: () => T): T {
+      refuseDisposed('withAveragedParams()');
       refuseWhileSwapped('withAveragedParams()');
       // The clones keep the original values alive (cpu shares the buffer rather than copying);
       // assign repoints each variable, so the swap and the restore are exact.
       const originals = pairs.map(([, v]) => tf.clone(v));
-      pairs.forEach(([avg, v]) => v.assign(avg));
       swapped = true;
       const restore = (): void => {
         pairs.forEach(([, v], i) => v.assign(originals[i]!));
@@ -153,6 +159,8 @@ export function createParameterAverage(params: ParamTree, options: ParameterAver
       };
       let result: T;
       try {
+        // Inside the try: a failing assign part way still puts every parameter back.
+        pairs.forEach(([avg, v]) => v.assign(avg));
         result = fn();
       } catch (e) {
         restore();
@@ -164,6 +172,9 @@ export function createParameterAverage(params: ParamTree, options: ParameterAver
     },
 
     dispose() {
+      if (disposed) return;
+      refuseWhileSwapped('dispose()');
+      disposed = true;
       for (const [avg] of pairs) avg.dispose();
       updates.dispose();
     },

@@ -64,8 +64,9 @@ function positiveInteger(field: string, value: number): void {
  * with thousands of chains (Neal 2001) share it. Per example it keeps the running max log-weight
  * m and the sums Σ e^(log w − m), Σ e^(2(log w − m)), rescaled whenever m grows, so the result
  * matches `logMeanExp` over all weights at once to float32 rounding, whatever the chunk
- * size. For evaluation: the running sums are not kept on a gradient tape (to train an IWAE with
- * small k, take `logMeanExp` over the sample axis instead).
+ * size. Meant for evaluation: under a gradient tape (tf.variableGrads) the result is still
+ * differentiable, but the tape then records every chunk, so memory is no longer bounded by the
+ * chunk size (to train an IWAE with small k, take `logMeanExp` over the sample axis).
  */
 export function importanceWeightedLogMean(options: ImportanceWeightingOptions): ImportanceWeightedLogMean {
   const { total, chunkSize, logWeights } = options;

@@ -17,11 +17,15 @@ export interface LogDensityOptions {
 
 /**
  * Elementwise log N(x; mean, e^logVar), broadcasting the three; call inside a tidy.
+ * Differentiable to first order (tfjs 4.22's exp has no correct second derivative).
  * −½ [log 2π + logVar + (x − mean)² e^(−logVar)]. `tf.squaredDifference` is avoided on
  * purpose: its gradient does not reduce over broadcast axes, `tf.sub` then `tf.square` does.
  */
 export function gaussianLogDensityElements(x: tf.Tensor, mean: tf.Tensor, logVar: tf.Tensor): tf.Tensor {
-  const quad = tf.mul(tf.square(tf.sub(x, mean)), tf.exp(tf.neg(logVar)));
+  // ((x − mean)·e^(−logVar/2))², not (x − mean)²·e^(−logVar): the latter is 0·∞ = NaN when
+  // e^(−logVar) overflows float32 (logVar < −88.7) at x = mean, which IWAE's log q meets once
+  // reparameterize returns the mean exactly.
+  const quad = tf.square(tf.mul(tf.sub(x, mean), tf.exp(tf.mul(logVar, -0.5))));
   return tf.mul(tf.add(tf.add(quad, logVar), LOG_2PI), -0.5);
 }
 

@@ -48,7 +48,8 @@ export function logSumExp(x: tf.Tensor, axis = 0, keepDims = false): tf.Tensor {
 /**
  * log (1/n) Σ exp(x) along `axis` (n = the axis's size), with {@link logSumExp}'s stability:
  * the log of a Monte Carlo average of weights given as log-weights, e.g. IWAE's bound
- * log (1/k) Σ p(x, z_i)/q(z_i|x) over the sample axis (Burda et al. 2016, eq. 8). Differentiable.
+ * log (1/k) Σ p(x, z_i)/q(z_i|x) over the sample axis (Burda et al. 2016, eq. 8). Differentiable
+ * to first order: the max's gradient uses Equal, which has no gradient in tfjs 4.22.
  */
 export function logMeanExp(x: tf.Tensor, axis = 0, keepDims = false): tf.Tensor {
   const ax = checkedAxis('logMeanExp x', x, axis);

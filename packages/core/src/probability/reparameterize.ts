@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '../errors.js';
-import type { Rng } from '../random/rng.js';
+import { Rng } from '../random/rng.js';
 import { broadcastsTo } from './broadcast.js';
 
 /** Options of {@link reparameterize}. */
@@ -35,6 +35,8 @@ export function reparameterize(
       logVar.shape,
     );
   }
+  // Only a generator: a seed number would draw the same noise at every call.
+  if (!(rng instanceof Rng)) throw new ConfigError('rng', 'an Rng (a number would repeat the same noise every call)', rng);
   const { samples } = options;
   if (samples !== undefined && !(Number.isInteger(samples) && samples > 0)) {
     throw new ConfigError('reparameterize samples', 'a positive integer', samples);

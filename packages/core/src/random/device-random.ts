@@ -233,14 +233,16 @@ export class DeviceRandom<R extends tf.Rank = tf.Rank> {
 
   /**
    * Advances the state and returns the flat uniforms, computed with `sum` (the backend's fastest
-   * by default; every choice gives the same bits). Call inside a tidy.
+   * by default; every choice gives the same bits). Leaves no intermediate tensor behind.
    */
   step(sum: ComponentSum = preferredComponentSum()): tf.Tensor1D {
     this.assertLive();
-    const streams = this.state.streams;
-    const next = advanceStreams(tf.reshape(streams, [K, this.size]), this.constants);
-    streams.assign(tf.reshape(next, streams.shape));
-    return streamsToUniform(next, this.constants, sum);
+    return tf.tidy(() => {
+      const streams = this.state.streams;
+      const next = advanceStreams(tf.reshape(streams, [K, this.size]), this.constants);
+      streams.assign(tf.reshape(next, streams.shape));
+      return streamsToUniform(next, this.constants, sum);
+    });
   }
 
   private assertLive(): void {

@@ -42,14 +42,25 @@ describe('compareLikelihoods', () => {
     });
   });
 
-  it('refuses a lower bound against an upper bound, in either order', () => {
-    const ais = variant(iwae, { kind: 'upper-bound', value: -86.3 }, { method: 'ais', samples: undefined, chains: 100, temperatures: 14500 });
+  it('refuses a lower bound against an upper bound above it, in either order', () => {
+    const ais = variant(iwae, { kind: 'upper-bound', value: -83.1 }, { method: 'ais', samples: undefined, chains: 100, temperatures: 14500 });
     for (const [a, b] of [[iwae, ais], [ais, iwae]] as const) {
       const verdict = compareLikelihoods(a, b);
       expect(verdict.comparable).toBe(false);
       expect(verdict.reasons).toHaveLength(1);
       expect(verdict.reasons[0]).toMatch(/^kind: '(lower|upper)-bound' vs '(upper|lower)-bound': a lower bound and an upper bound err in opposite directions/);
       expect(verdict.caveats).toContain(`method: '${a.protocol.method}' vs '${b.protocol.method}'`);
+    }
+  });
+
+  it('a lower bound above an upper bound settles the order: comparable, with a caveat, in either order', () => {
+    const ais = variant(iwae, { kind: 'upper-bound', value: -90 }, { method: 'ais', samples: undefined, chains: 100, temperatures: 14500 });
+    expect(iwae.value).toBeGreaterThan(-90);
+    for (const [a, b] of [[iwae, ais], [ais, iwae]] as const) {
+      const verdict = compareLikelihoods(a, b);
+      expect(verdict.comparable).toBe(true);
+      expect(verdict.reasons).toEqual([]);
+      expect(verdict.caveats.some((c) => /settles which model is better/.test(c))).toBe(true);
     }
   });
 

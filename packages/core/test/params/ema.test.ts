@@ -273,3 +273,19 @@ describe.each(TEST_BACKENDS)('createParameterAverage on %s', (backend) => {
     disposeParams(params);
   });
 });
+
+describe('parameter average after dispose', () => {
+  it('refuses update, copyTo and withAveragedParams with a ConfigError, leaving the live parameters usable', async () => {
+    const { createParameterAverage } = await import('../../src/params/ema.js');
+    const { createVariable } = await import('../../src/params/tree.js');
+    const w = createVariable(tf.tensor1d([1, 2]), 'emaDisposed/w');
+    const ema = createParameterAverage({ w }, { decay: 0.9, name: 'emaDisposed' });
+    ema.dispose();
+    ema.dispose(); // twice is harmless
+    expect(() => ema.update()).toThrow(/after dispose\(\)/);
+    expect(() => ema.copyTo()).toThrow(/after dispose\(\)/);
+    expect(() => ema.withAveragedParams(() => 0)).toThrow(/after dispose\(\)/);
+    expect(Array.from(w.dataSync())).toEqual([1, 2]);
+    w.dispose();
+  });
+});

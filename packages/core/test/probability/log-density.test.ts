@@ -126,6 +126,16 @@ describe.each(TEST_BACKENDS)('log-densities on %s', (backend) => {
     tf.dispose([x, l, lp, far, y, lpFar]);
   });
 
+  it('stays finite at x = mean for a log-variance whose exp(−logVar) overflows float32', async () => {
+    await useBackend(backend);
+    const x = tf.tensor2d([[0.5, -0.25]]);
+    const logVar = tf.tensor1d([-100, -90]);
+    const out = diagonalGaussianLogDensity(x, x, logVar, { eventRank: 0 });
+    // −½(log 2π + logVar) at x = mean.
+    expectAllClose(out, [-0.5 * (Math.log(2 * Math.PI) - 100), -0.5 * (Math.log(2 * Math.PI) - 90)], 1e-5);
+    tf.dispose([x, logVar, out]);
+  });
+
   it('rejects shapes that do not broadcast and event ranks larger than the broadcast shape, with typed errors', async () => {
     await useBackend(backend);
     const a = tf.zeros([3, 2, 4]);

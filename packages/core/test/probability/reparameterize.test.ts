@@ -94,6 +94,13 @@ describe.each(TEST_BACKENDS)('reparameterize on %s', (backend) => {
     tf.dispose([mean, logVar, c, dMean, dLogVar]);
   });
 
+  it('refuses a seed number, which would repeat the same noise at every call', async () => {
+    await useBackend(backend);
+    const mean = tf.zeros([2]);
+    expect(() => reparameterize(mean, mean, 3 as never)).toThrow(/an Rng/);
+    mean.dispose();
+  });
+
   it('rejects a log-variance that does not broadcast to the mean and a sample count that is not a positive integer', async () => {
     await useBackend(backend);
     const mean = tf.zeros([2, 3]);
