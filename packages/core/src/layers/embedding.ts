@@ -91,10 +91,11 @@ function checkIdValues(what: string, ids: ArrayLike<number>, count: number): voi
 
 /**
  * tf.gather of rows, with a gradient on every backend. tf.gather's own gradient scatters with
- * UnsortedSegmentSum, which tfjs-backend-wasm 4.22 lacks; there the gradient is the one-hot
- * product onehot(ids)ᵀ · dy through core's matMul instead: count·batch·dims multiply-adds,
- * cheap for label and token counts (bench/embedding.bench.ts compares it with a one-hot product
- * in the forward pass too). The forward pass stays a gather, exact whatever the table holds.
+ * UnsortedSegmentSum, which tfjs-backend-wasm 4.22 lacks; there the gradient scatters dy into
+ * the table's shape with ScatterNd (which sums repeated ids: batch·dims work whatever the table
+ * size), or, on a backend without that either, takes the one-hot product onehot(ids)ᵀ · dy
+ * through core's matMul (count·batch·dims). The forward pass stays a gather, exact whatever the
+ * table holds (bench/embedding.bench.ts compares it with a one-hot product in both passes).
  */
 function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   if (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined) return tf.gather(table, ids);
@@ -106,7 +107,14 @@ function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
     return {
       value: tf.gather(t, ids),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) =>
-        tf.tidy(() => matMul(oneHotRows(saved[0] as tf.Tensor1D, count), dy, true, false)),
+        tf.tidy(() => {
+          const saved0 = saved[0] as tf.Tensor1D;
+          if (tf.getKernel('ScatterNd', tf.getBackend()) !== undefined) {
+            const indices = tf.reshape(saved0.dtype === 'int32' ? saved0 : tf.cast(saved0, 'int32'), [saved0.shape[0], 1]);
+            return tf.scatterND(indices, dy, [count, dy.shape[1]]) as tf.Tensor2D;
+          }
+          return matMul(oneHotRows(saved0, count), dy, true, false);
+        }),
     };
   });
   return op(table);
