@@ -1,2 +1,3 @@
 export { matMul, prefersExplicitTranspose } from './matmul.js';
 export { conv2dOp, conv2dTransposeOp, conv2dFilterGradient, samePadding, convGradientKernels, type ConvGradientKernels } from './conv.js';
+export { gatherRows } from './gather-rows.js';
