@@ -203,12 +203,17 @@ function filterGradientValue(x: tf.Tensor4D, dy: tf.Tensor4D, strides: Strides, 
 // Public ops: padding on top of the three 'valid' maps.
 // ---------------------------------------------------------------------------------------------
 
-/** Checks what every public op takes: NHWC x, a kernel [kh, kw, inC, ·], strides and padding. */
-function checkConvArgs(what: string, x: tf.Tensor, kernelShape: readonly number[], strides: unknown, padding: unknown): void {
+/** Checks the strides and padding every public op takes. */
+function checkStridesAndPadding(what: string, strides: unknown, padding: unknown): void {
   if (padding !== 'same' && padding !== 'valid') throw new ConfigError(`${what} padding`, "'same' or 'valid'", padding);
   if (!Array.isArray(strides) || strides.length !== 2 || !strides.every((s) => Number.isInteger(s) && s > 0)) {
     throw new ConfigError(`${what} strides`, 'two positive integers [sh, sw]', strides);
   }
+}
+
+/** Checks what conv2d and its filter gradient take: NHWC x, a kernel [kh, kw, inC, ·], strides and padding. */
+function checkConvArgs(what: string, x: tf.Tensor, kernelShape: readonly number[], strides: unknown, padding: unknown): void {
+  checkStridesAndPadding(what, strides, padding);
   if (kernelShape.length !== 4 || !kernelShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new ShapeError(`${what} kernel`, '[kh, kw, inChannels, outChannels]', [...kernelShape]);
   }
@@ -249,10 +254,7 @@ export function conv2dTransposeOp(
   strides: [number, number],
   padding: Padding,
 ): tf.Tensor4D {
-  if (padding !== 'same' && padding !== 'valid') throw new ConfigError('conv2dTranspose padding', "'same' or 'valid'", padding);
-  if (!Array.isArray(strides) || strides.length !== 2 || !strides.every((s) => Number.isInteger(s) && s > 0)) {
-    throw new ConfigError('conv2dTranspose strides', 'two positive integers [sh, sw]', strides);
-  }
+  checkStridesAndPadding('conv2dTranspose', strides, padding);
   const [batch, height, width, outC] = outputShape;
   const [kh, kw, kernelOutC, inC] = kernel.shape;
   const [sh, sw] = strides;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.js';
-import { assignParams, createVariable, flattenParams, type ParamTree } from './tree.js';
+import { assignParams, createVariable, flattenParams, type ParamContainer, type ParamTree } from './tree.js';
 
 export interface ParameterAverageOptions {
   /** Weight of the old average in each update, in [0, 1]; 0.999 is common for GAN generators. */
@@ -40,7 +40,7 @@ export interface ParameterAverage {
    */
   update(): void;
   /** Assigns the averages to the same paths of `target` (default: the averaged tree). */
-  copyTo(target?: ParamTree): void;
+  copyTo(target?: ParamContainer): void;
   /**
    * Runs `fn` with the averages in the live parameters, then puts the originals back exactly,
    * also when `fn` throws or its promise rejects. Anything `fn` writes to those parameters is
@@ -73,7 +73,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * Creates an exponential moving average of `params`, starting from copies of their current
  * values. Call `update()` after each optimizer step of those parameters.
  */
-export function createParameterAverage(params: ParamTree, options: ParameterAverageOptions): ParameterAverage {
+export function createParameterAverage(params: ParamContainer, options: ParameterAverageOptions): ParameterAverage {
   for (const key of Object.keys(options ?? {})) {
     if (!OPTION_KEYS.includes(key)) throw new ConfigError('parameter average option', `one of ${OPTION_KEYS.join(', ')}`, key);
   }

@@ -317,17 +317,23 @@ describe('wasm gradient forms equal the cpu kernels', () => {
 });
 
 describe('conv fast-path arguments', () => {
-  it('wrong shapes, strides and padding are typed errors naming what was expected', async () => {
+  it('wrong shapes, strides and padding are typed errors naming what was expected, leaking nothing', async () => {
     await useBackend('cpu');
     const x = tf.zeros([1, 7, 7, 1]) as tf.Tensor4D;
     const w = tf.zeros([3, 3, 1, 2]) as tf.Tensor4D;
-    expect(() => conv2dFilterGradient(x, tf.zeros([1, 2, 2, 2]) as tf.Tensor4D, [3, 3, 1, 2], [2, 2], 'valid')).toThrow(
-      /conv2dFilterGradient dy: expected shape \[1, 3, 3, 2\], got \[1, 2, 2, 2\]/,
-    );
-    expect(() => conv2dFilterGradient(x, tf.zeros([1, 3, 3, 2]) as tf.Tensor4D, [3, 3, 2, 2], [2, 2], 'valid')).toThrow(ShapeError);
-    expect(() => conv2dOp(x, tf.zeros([3, 3, 2, 2]) as tf.Tensor4D, [1, 1], 'same')).toThrow(/conv2d input: expected shape \[\?, \?, \?, 2\]/);
-    expect(() => conv2dOp(x, w, [1, 1], 'SAME' as never)).toThrow(/"conv2d padding"/);
-    expect(() => conv2dOp(x, w, [0, 1], 'same')).toThrow(/"conv2d strides"/);
-    tf.dispose([x, w]);
+    const dyShort = tf.zeros([1, 2, 2, 2]) as tf.Tensor4D;
+    const dy = tf.zeros([1, 3, 3, 2]) as tf.Tensor4D;
+    const w2 = tf.zeros([3, 3, 2, 2]) as tf.Tensor4D;
+    expectNoLeaks(() => {
+      expect(() => conv2dFilterGradient(x, dyShort, [3, 3, 1, 2], [2, 2], 'valid')).toThrow(
+        /conv2dFilterGradient dy: expected shape \[1, 3, 3, 2\], got \[1, 2, 2, 2\]/,
+      );
+      expect(() => conv2dFilterGradient(x, dy, [3, 3, 2, 2], [2, 2], 'valid')).toThrow(ShapeError);
+      expect(() => conv2dOp(x, w2, [1, 1], 'same')).toThrow(/conv2d input: expected shape \[\?, \?, \?, 2\]/);
+      expect(() => conv2dOp(x, w, [1, 1], 'SAME' as never)).toThrow(/"conv2d padding"/);
+      expect(() => conv2dOp(x, w, [0, 1], 'same')).toThrow(/"conv2d strides"/);
+      expect(() => conv2dTransposeOp(dy, w, [1, 7, 7, 1], [2, 2], 'full' as never)).toThrow(/"conv2dTranspose padding"/);
+    });
+    tf.dispose([x, w, dyShort, dy, w2]);
   });
 });
