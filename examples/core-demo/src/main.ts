@@ -132,7 +132,7 @@ async function main(): Promise<void> {
 
   // A fresh model restored from the checkpoint reconstructs exactly as the trained one.
   const restored = createAutoencoder(new Rng(SEED + 1));
-  await loadCheckpoint(directoryCheckpoint(checkpointDir), { params: restored });
+  await loadCheckpoint(directoryCheckpoint(checkpointDir), { params: restored, config: { hidden: HIDDEN, tied: true } });
   const restoredLoss = await reconstructionLoss(restored, testSet);
   console.log(`restored from ${checkpointDir}: test loss ${restoredLoss.toFixed(1)}`);
   if (restoredLoss !== after) throw new Error(`the restored model differs: ${restoredLoss} vs ${after}`);

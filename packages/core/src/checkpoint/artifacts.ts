@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, formatValue } from '../errors.js';
+import { CheckpointError, ConfigError, formatValue } from '../errors.js';
+import { configMismatch } from './config-mismatch.js';
+import { checksumOf } from './checksum.js';
+import { firstNonJson } from './plain-json.js';
 import { flattenParams, paramPaths, subtreeAt, type ParamContainer } from '../params/tree.js';
 import {
   CHECKPOINT_FORMAT,
@@ -64,11 +67,21 @@ export interface RestoreOptions {
   /** Optimizers to restore, by the keys they were saved under. */
   optimizers?: Record<string, CheckpointOptimizer>;
   /**
+   * The model's config. The saved config must equal it ({@link configMismatch}), or nothing is
+   * loaded: a checkpoint of another config can have weights of the same shapes (a different
+   * activation, noise level or temperature) and would load silently otherwise.
+   *
+   * One of `config`, `validateConfig` or `ignoreConfig: true` is required.
+   */
+  config?: unknown;
+  /**
    * Checks the saved config against the model's before any variable is touched: return a
    * description of the difference (or throw) to refuse the checkpoint, nothing to accept it.
-   * {@link configMismatch} is a ready-made deep comparison.
+   * For partial comparisons (loading one layer of a checkpoint with `from`).
    */
   validateConfig?: (saved: JsonValue) => string | null | undefined | void;
+  /** Load whatever config the checkpoint was saved with. Use with care: see `config`. */
+  ignoreConfig?: boolean;
   /**
    * Read only the checkpoint's weights under this path (`'layers/0'`), named relative to it;
    * the weights elsewhere are not extras. Default: the whole checkpoint.
@@ -111,12 +124,9 @@ interface Entry {
 }
 
 function toJson(value: unknown, field: string, location: string): JsonValue {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (e) {
-    throw new CheckpointError(location, `${field} is not JSON-serialisable (${(e as Error).message})`);
-  }
+  const lossy = firstNonJson(value, field);
+  if (lossy) throw new CheckpointError(location, `${field} is not plain JSON: ${lossy}, which JSON cannot keep`);
+  const text = JSON.stringify(value);
   return text === undefined ? null : (JSON.parse(text) as JsonValue);
 }
 
@@ -188,6 +198,7 @@ export async function toCheckpointArtifacts(
       metadata: toJson(contents.metadata ?? {}, 'metadata', location) as CheckpointMetadata,
       optimizers: optimizerKeys,
       ...(contents.kind === undefined ? {} : { kind: contents.kind }),
+      checksum: { algorithm: 'crc32', weightData: checksumOf(data) },
     };
     return {
       format: CHECKPOINT_FORMAT,
@@ -218,7 +229,7 @@ export function readCheckpointRecord(artifacts: tf.io.ModelArtifacts, location: 
   if (record === null || typeof record !== 'object') {
     throw new CheckpointError(location, 'expected userDefinedMetadata.helmholtz to be an object, found nothing');
   }
-  if (typeof record.formatVersion !== 'number' || record.formatVersion > CHECKPOINT_FORMAT_VERSION) {
+  if (!Number.isInteger(record.formatVersion) || record.formatVersion! < 1 || record.formatVersion! > CHECKPOINT_FORMAT_VERSION) {
     throw new CheckpointError(
       location,
       `expected formatVersion <= ${CHECKPOINT_FORMAT_VERSION}, found ${formatValue(record.formatVersion)}; ` +
@@ -226,14 +237,40 @@ export function readCheckpointRecord(artifacts: tf.io.ModelArtifacts, location: 
     );
   }
   return {
-    formatVersion: record.formatVersion,
+    formatVersion: record.formatVersion as number,
     createdAt: typeof record.createdAt === 'string' ? record.createdAt : '',
     config: record.config ?? null,
     state: record.state ?? null,
     metadata: record.metadata ?? {},
     optimizers: Array.isArray(record.optimizers) ? record.optimizers : [],
     ...(typeof record.kind === 'string' ? { kind: record.kind } : {}),
+    ...(record.checksum === undefined ? {} : { checksum: record.checksum }),
   };
+}
+
+/**
+ * Checks the weight data against the CRC-32 the record holds. Version 1 checkpoints carry
+ * none and load unverified; from version 2 a missing or malformed checksum is refused, since
+ * only an edited manifest lacks it.
+ */
+function verifyChecksum(record: CheckpointRecord, buffer: ArrayBuffer, location: string): void {
+  if (record.formatVersion < 2) return;
+  const c = record.checksum as Partial<NonNullable<CheckpointRecord['checksum']>> | undefined;
+  if (c === null || typeof c !== 'object' || c.algorithm !== 'crc32' || typeof c.weightData !== 'string') {
+    throw new CheckpointError(
+      location,
+      `expected userDefinedMetadata.helmholtz.checksum to be { algorithm: "crc32", weightData: "<8 hex digits>" } ` +
+        `in a format version ${record.formatVersion} checkpoint, found ${formatValue(c)}`,
+    );
+  }
+  const actual = checksumOf(new Uint8Array(buffer));
+  if (actual !== c.weightData.toLowerCase()) {
+    throw new CheckpointError(
+      location,
+      `the weight data is corrupt: its CRC-32 is ${actual}, the manifest recorded ${formatValue(c.weightData)} ` +
+        '(a changed, truncated or swapped shard); nothing was loaded',
+    );
+  }
 }
 
 interface Located {
@@ -266,6 +303,7 @@ export async function restoreFromArtifacts(
   options: RestoreOptions,
 ): Promise<RestoredCheckpoint> {
   const location = options.location ?? 'checkpoint';
+  checkConfigChoice(options);
   const record = readCheckpointRecord(artifacts, location);
   const specs = artifacts.weightSpecs ?? [];
   const buffer = joinWeightData(artifacts.weightData);
@@ -284,11 +322,14 @@ export async function restoreFromArtifacts(
         '(a truncated or mismatched shard)',
     );
   }
+  verifyChecksum(record, buffer, location);
 
-  if (options.validateConfig) {
+  const validate =
+    options.validateConfig ?? (options.ignoreConfig ? undefined : (saved: JsonValue) => configMismatch(options.config, saved));
+  if (validate) {
     let problem: string | null | undefined | void;
     try {
-      problem = options.validateConfig(record.config);
+      problem = validate(record.config);
     } catch (e) {
       if (e instanceof CheckpointError) throw e;
       problem = (e as Error).message;
@@ -416,6 +457,32 @@ export async function restoreFromArtifacts(
     loaded: loaded.map(([path]) => path),
     missing,
   };
+}
+
+/**
+ * The caller says how the saved config is checked: by equality with `config`, by its own
+ * `validateConfig`, or not at all (`ignoreConfig: true`); never by silence.
+ */
+export function checkConfigChoice(options: Pick<RestoreOptions, 'config' | 'validateConfig' | 'ignoreConfig'>): void {
+  const given = [
+    options.config !== undefined && 'config',
+    options.validateConfig !== undefined && 'validateConfig',
+    options.ignoreConfig === true && 'ignoreConfig',
+  ].filter(Boolean);
+  if (options.validateConfig !== undefined && typeof options.validateConfig !== 'function') {
+    throw new ConfigError('validateConfig', 'a function (savedConfig) => problem or nothing', options.validateConfig);
+  }
+  if (options.ignoreConfig !== undefined && typeof options.ignoreConfig !== 'boolean') {
+    throw new ConfigError('ignoreConfig', 'true or false', options.ignoreConfig);
+  }
+  if (given.length !== 1) {
+    throw new ConfigError(
+      'config',
+      "exactly one of: the model's config (`config`, compared with the saved one), a `validateConfig` function, " +
+        'or `ignoreConfig: true` to load whatever config the checkpoint was saved with',
+      given.length === 0 ? 'none of them' : `${given.join(' and ')}`,
+    );
+  }
 }
 
 function trimPath(path: string | undefined): string {

@@ -9,8 +9,12 @@ import { CheckpointError } from '../errors.js';
 
 /** Value of the manifest's top-level `format` field. */
 export const CHECKPOINT_FORMAT = 'helmholtz-checkpoint';
-/** Version of the layout below; readers refuse versions newer than the one they know. */
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/**
+ * Version of the layout below; readers refuse versions newer than the one they know.
+ * 2 added the CRC-32 of the weight data (`CheckpointRecord.checksum`) and of each shard
+ * (`CheckpointJson.checksums`); version 1 checkpoints still load, unverified.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 2;
 /** Value of the manifest's `generatedBy` field. */
 export const CHECKPOINT_GENERATED_BY = '@helmholtz/core';
 /** Optimizer weights are stored as `optimizers/<key>/<name the optimizer gave it>`. */
@@ -42,6 +46,11 @@ export interface CheckpointRecord {
   optimizers: string[];
   /** The model's kind, for checkpoints written by `saveModel` (absent otherwise). */
   kind?: string;
+  /**
+   * CRC-32 of the whole weight data, checked by every loader (browser handlers included).
+   * Required from format version 2.
+   */
+  checksum?: { algorithm: 'crc32'; weightData: string };
 }
 
 /** The `model.json` of a checkpoint directory (a tfjs `ModelJSON` with a null topology). */
@@ -56,6 +65,11 @@ export interface CheckpointJson {
   modelTopology: {} | null;
   weightsManifest: tf.io.WeightsManifestConfig;
   userDefinedMetadata: { helmholtz: CheckpointRecord };
+  /**
+   * CRC-32 of each shard file by name (format version 2), so a corrupt file is named on load.
+   * tfjs's own loaders ignore the field.
+   */
+  checksums?: { algorithm: 'crc32'; shards: Record<string, string> };
 }
 
 export type CheckpointDtype = 'float32' | 'int32' | 'bool';

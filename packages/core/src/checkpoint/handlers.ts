@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../errors.js';
 import {
+  checkConfigChoice,
   restoreFromArtifacts,
   toCheckpointArtifacts,
   type CheckpointContents,
@@ -57,6 +58,7 @@ export async function loadCheckpoint(
   options: RestoreOptions,
 ): Promise<RestoredCheckpoint> {
   const location = options.location ?? locationOf(source);
+  checkConfigChoice(options);
   if (typeof source.load !== 'function') throw new CheckpointError(location, `expected a tfjs IOHandler with a load() method, got one with ${handlerMethods(source)}`);
   let artifacts: tf.io.ModelArtifacts;
   try {

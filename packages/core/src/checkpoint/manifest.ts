@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, formatValue } from '../errors.js';
+import { CHECKSUM_ALGORITHM, checksumOf } from './checksum.js';
 import {
   DEFAULT_SHARD_BYTES,
   joinWeightData,
@@ -48,6 +49,7 @@ export function toCheckpointFiles(
     modelTopology: {},
     weightsManifest: [{ paths: shards.map((s) => s.path), weights: artifacts.weightSpecs ?? [] }],
     userDefinedMetadata: meta,
+    checksums: { algorithm: 'crc32', shards: Object.fromEntries(shards.map((s) => [s.path, checksumOf(s.bytes)])) },
   };
   return { manifest, shards };
 }
@@ -69,6 +71,23 @@ export function parseCheckpointJson(text: string, location: string): CheckpointJ
       throw new CheckpointError(location, `expected each weightsManifest group to have paths and weights arrays`);
     }
     for (const path of group.paths) safeShardName(path, location);
+  }
+  if (json.checksums !== undefined) {
+    const c = json.checksums as Partial<NonNullable<CheckpointJson['checksums']>> | null;
+    const shards = c?.shards as Record<string, unknown> | undefined;
+    if (
+      c === null ||
+      typeof c !== 'object' ||
+      c.algorithm !== CHECKSUM_ALGORITHM ||
+      shards === null ||
+      typeof shards !== 'object' ||
+      Object.values(shards).some((v) => typeof v !== 'string')
+    ) {
+      throw new CheckpointError(
+        location,
+        `expected checksums in ${MANIFEST_FILE} to be { algorithm: "crc32", shards: { <file>: "<hex>" } }, found ${formatValue(c)}`,
+      );
+    }
   }
   return json as CheckpointJson;
 }

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { readCheckpointRecord, restoreFromArtifacts, toCheckpointArtifacts, type CheckpointOptimizer } from '../checkpoint/artifacts.js';
 import { configMismatch } from '../checkpoint/config-mismatch.js';
+import { firstNonJson } from '../checkpoint/plain-json.js';
 import type { CheckpointMetadata, JsonValue } from '../checkpoint/format.js';
 import type { CheckpointHandler } from '../checkpoint/handlers.js';
 import { CheckpointError, formatValue } from '../errors.js';
@@ -85,13 +86,7 @@ export async function saveModel(
     throw new CheckpointError(location, `expected a GenerativeModel (kind, config, params, dispose), got ${formatValue(model)}`);
   }
   if (typeof handler.save !== 'function') throw new CheckpointError(location, 'expected a tfjs IOHandler with a save() method');
-  let roundTrip: unknown;
-  try {
-    roundTrip = JSON.parse(JSON.stringify(model.config) ?? 'null');
-  } catch (e) {
-    throw new CheckpointError(location, `the config of '${model.kind}' is not JSON (${(e as Error).message})`);
-  }
-  const lossy = firstLoss(model.config, roundTrip);
+  const lossy = firstNonJson(model.config, 'config');
   if (lossy) throw new CheckpointError(location, `the config of '${model.kind}' is not plain JSON: ${lossy}; its factory could not rebuild the model`);
   if (options.rng !== undefined && !(options.rng instanceof Rng)) {
     throw new CheckpointError(location, `expected options.rng to be an Rng, got ${formatValue(options.rng)}`);
@@ -112,29 +107,6 @@ export async function saveModel(
   } catch (e) {
     throw asCheckpointError(e, location, 'saving failed');
   }
-}
-
-/** The first place where `value` is not what its JSON round trip gives back, or null. */
-function firstLoss(value: unknown, json: unknown, path = 'config'): string | null {
-  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return `${path} is a ${typeof value}`;
-  if (typeof value === 'number' && !Number.isFinite(value)) return `${path} is ${value}`;
-  if (value === undefined) return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const d = firstLoss(value[i], (json as unknown[])[i], `${path}[${i}]`);
-      if (d) return d;
-    }
-    return null;
-  }
-  if (value !== null && typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}`;
-    for (const [k, v] of Object.entries(value)) {
-      const d = firstLoss(v, (json as Record<string, unknown>)[k], `${path}.${k}`);
-      if (d) return d;
-    }
-  }
-  return null;
 }
 
 /**

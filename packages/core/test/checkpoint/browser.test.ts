@@ -18,7 +18,7 @@ describe('browser checkpoint targets outside a browser', () => {
       'checkpoint indexeddb://rbm-mnist: indexedDB is not available in this environment (browsers only). ' +
         'In Node use directoryCheckpoint() from "@helmholtz/core/node", or memoryCheckpoint().',
     );
-    await expect(loadCheckpoint(handler, { params: model.params })).rejects.toThrow(/indexedDB is not available/);
+    await expect(loadCheckpoint(handler, { params: model.params, config: model.config })).rejects.toThrow(/indexedDB is not available/);
     disposeModel(model);
   });
 
@@ -29,7 +29,7 @@ describe('browser checkpoint targets outside a browser', () => {
     await expect(saveCheckpoint(handler, { params: model.params, config: model.config })).rejects.toThrow(
       /checkpoint downloads:\/\/rbm: document is not available/,
     );
-    await expect(loadCheckpoint(handler, { params: model.params })).rejects.toThrow(/expected a tfjs IOHandler with a load\(\) method, got one with methods save/);
+    await expect(loadCheckpoint(handler, { params: model.params, config: model.config })).rejects.toThrow(/expected a tfjs IOHandler with a load\(\) method, got one with methods save/);
     disposeModel(model);
   });
 });
@@ -97,9 +97,28 @@ describe('browser downloads with a shimmed DOM', () => {
     await saveCheckpoint(downloadCheckpoint('rbm'), { params: a.params, config: a.config, metadata: { epoch: 4 } });
     expect([...shim.downloads.keys()]).toEqual(['rbm.json', 'rbm.weights.bin']);
     const files = [...shim.downloads].map(([name, blob]) => new File([blob], name));
-    const restored = await loadCheckpoint(tf.io.browserFiles(files), { params: b.params });
+    const restored = await loadCheckpoint(tf.io.browserFiles(files), { params: b.params, config: b.config });
     expect(snapshot(b.params, flattenParams)).toEqual(snapshot(a.params, flattenParams));
     expect(restored).toMatchObject({ config: a.config, metadata: { epoch: 4 } });
+    disposeModel(a);
+    disposeModel(b);
+  });
+
+  it('a changed byte in the downloaded weights is refused on load through tf.io.browserFiles', async () => {
+    await useBackend('cpu');
+    const shim = shimBrowser();
+    restore = shim.restore;
+    const a = tinyModel(1);
+    const b = tinyModel(2);
+    await saveCheckpoint(downloadCheckpoint('rbm'), { params: a.params, config: a.config });
+    const bytes = new Uint8Array(await shim.downloads.get('rbm.weights.bin')!.arrayBuffer());
+    bytes[5] = bytes[5]! ^ 0x40; // one bit of the first kernel value's exponent byte
+    const files = [new File([shim.downloads.get('rbm.json')!], 'rbm.json'), new File([bytes], 'rbm.weights.bin')];
+    const before = snapshot(b.params, flattenParams);
+    await expect(loadCheckpoint(tf.io.browserFiles(files), { params: b.params, config: b.config })).rejects.toThrow(
+      /the weight data is corrupt: its CRC-32 is [0-9a-f]{8}, the manifest recorded "[0-9a-f]{8}"/,
+    );
+    expect(snapshot(b.params, flattenParams)).toEqual(before);
     disposeModel(a);
     disposeModel(b);
   });

@@ -1,8 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checksumOf } from '../../src/checkpoint/checksum.js';
 import { CHECKPOINT_FORMAT, loadCheckpoint, saveCheckpoint } from '../../src/checkpoint/index.js';
 import { directoryCheckpoint, nodeFileSystem, type CheckpointFileSystem } from '../../src/checkpoint/node/index.js';
 import { CheckpointError } from '../../src/errors.js';
@@ -47,6 +49,17 @@ async function readLikeNumpy(dir: string): Promise<Record<string, { shape: numbe
     expect(offset).toBe(bytes.byteLength);
   }
   return out;
+}
+
+/**
+ * Makes a lock file look like the one a killed process left: its owner is a process that has
+ * exited (the test's own "crash" could not remove it, and its pid is alive).
+ */
+async function orphanLock(path: string): Promise<void> {
+  const child = spawn(process.execPath, ['-e', '']);
+  const pid = child.pid!;
+  await new Promise((resolve) => child.on('exit', resolve));
+  await writeFile(path, JSON.stringify({ pid, host: hostname(), token: 'dead', since: new Date().toISOString() }));
 }
 
 /** A file system that fails (or "crashes": fails without cleaning up) at a chosen operation. */
@@ -100,14 +113,14 @@ describe.each(TEST_BACKENDS)('directory checkpoints on %s', (backend) => {
         optimizers: { adam: adamA },
       }),
     );
-    const restored = await loadCheckpoint(directoryCheckpoint(dir), { params: b.params, optimizers: { adam: adamB } });
+    const restored = await loadCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config, optimizers: { adam: adamB } });
     expect(snapshot(b.params, flattenParams)).toEqual(snapshot(a.params, flattenParams));
     expect(restored).toMatchObject({ config: a.config, state: { rng: rng.state() }, metadata: { epoch: 1, step: 2 } });
     const [stepA, stepB] = stepDeltas([a, b], [adamA, adamB], x, y);
     expectAllClose(stepB!, stepA!, 1e-4, 1e-3);
     // Params-only loads create no tensors at all.
     const c = tinyModel(5);
-    await withNoLeaks(() => loadCheckpoint(directoryCheckpoint(dir), { params: c.params }));
+    await withNoLeaks(() => loadCheckpoint(directoryCheckpoint(dir), { params: c.params, config: c.config }));
     for (const m of [a, b, c]) disposeModel(m);
     adamA.dispose();
     adamB.dispose();
@@ -133,9 +146,21 @@ describe.each(TEST_BACKENDS)('directory checkpoints on %s', (backend) => {
       generatedBy: '@helmholtz/core',
       modelTopology: {},
       userDefinedMetadata: {
-        helmholtz: { formatVersion: 1, config: a.config, state: null, metadata: { epoch: 2 }, optimizers: [] },
+        helmholtz: {
+          formatVersion: 2,
+          config: a.config,
+          state: null,
+          metadata: { epoch: 2 },
+          optimizers: [],
+          checksum: { algorithm: 'crc32', weightData: expect.stringMatching(/^[0-9a-f]{8}$/) },
+        },
       },
     });
+    // One CRC-32 per shard, recomputable by any reader.
+    expect(Object.keys(manifest.checksums.shards)).toEqual(files.filter((f) => f.endsWith('.bin')));
+    for (const [file, crc] of Object.entries(manifest.checksums.shards)) {
+      expect(crc).toBe(checksumOf(new Uint8Array(await readFile(join(dir, file)))));
+    }
     expect(manifest.weightsManifest).toHaveLength(1);
     expect(manifest.weightsManifest[0].weights[0]).toEqual({
       name: 'encoder/dense1/kernel',
@@ -159,7 +184,7 @@ describe.each(TEST_BACKENDS)('directory checkpoints on %s', (backend) => {
     await saveCheckpoint(directoryCheckpoint(dir), { params: a.params, config: a.config });
     await saveCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config });
     const c = tinyModel(3);
-    await loadCheckpoint(directoryCheckpoint(dir), { params: c.params });
+    await loadCheckpoint(directoryCheckpoint(dir), { params: c.params, config: c.config });
     expect(snapshot(c.params, flattenParams)).toEqual(snapshot(b.params, flattenParams));
     expect(await readdir(root)).toEqual(['ckpt']);
     for (const m of [a, b, c]) disposeModel(m);
@@ -176,7 +201,7 @@ describe('directory checkpoints are atomic', () => {
     const expected = snapshot(a.params, flattenParams);
     const intact = async () => {
       const c = tinyModel(9);
-      await loadCheckpoint(directoryCheckpoint(dir), { params: c.params });
+      await loadCheckpoint(directoryCheckpoint(dir), { params: c.params, config: c.config });
       const values = snapshot(c.params, flattenParams);
       disposeModel(c);
       return values;
@@ -196,17 +221,25 @@ describe('directory checkpoints are atomic', () => {
     cleanup();
   });
 
-  it('a crash mid-save (no cleanup) leaves only a hidden temporary sibling, never a half checkpoint under the name', async () => {
+  it('a crash mid-save (no cleanup) leaves only hidden siblings, never a half checkpoint under the name; the next save removes them', async () => {
     const { b, dir, expected, intact, cleanup } = await setup();
     const handler = directoryCheckpoint(dir, { shardBytes: 16, fileSystem: faultyFs({ failWrite: 2, crash: true }) });
     await expect(saveCheckpoint(handler, { params: b.params, config: b.config })).rejects.toThrow(CheckpointError);
+    await orphanLock(join(root, '.ckpt.lock'));
     expect(await intact()).toEqual(expected);
     const siblings = (await readdir(root)).sort();
-    expect(siblings).toHaveLength(2);
-    expect(siblings[0]).toMatch(/^\.ckpt\.tmp-/);
-    expect(siblings[1]).toBe('ckpt');
+    expect(siblings).toHaveLength(3);
+    expect(siblings[0]).toBe('.ckpt.lock');
+    expect(siblings[1]).toMatch(/^\.ckpt\.tmp-/);
+    expect(siblings[2]).toBe('ckpt');
     // The half-written directory has no model.json: nothing could mistake it for a checkpoint.
-    expect(await readdir(join(root, siblings[0]!))).not.toContain('model.json');
+    expect(await readdir(join(root, siblings[1]!))).not.toContain('model.json');
+    // The dead save's lock is taken over at once and its temporary directory removed.
+    const started = Date.now();
+    await saveCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await readdir(root)).toEqual(['ckpt']);
+    expect(await intact()).toEqual(snapshot(b.params, flattenParams));
     cleanup();
   });
 
@@ -221,17 +254,35 @@ describe('directory checkpoints are atomic', () => {
     cleanup();
   });
 
-  it('a crash between the two renames is reported on load with where the previous checkpoint is', async () => {
+  it('a crash between the two renames: the next load puts the previous checkpoint back', async () => {
+    const { b, dir, expected, intact, cleanup } = await setup();
+    const handler = directoryCheckpoint(dir, {
+      fileSystem: faultyFs({ failRename: (from, to) => from.includes('.tmp-') || to === dir, crash: true }),
+    });
+    await expect(saveCheckpoint(handler, { params: b.params, config: b.config })).rejects.toThrow(CheckpointError);
+    await orphanLock(join(root, '.ckpt.lock'));
+    const before = (await readdir(root)).sort();
+    expect(before).not.toContain('ckpt');
+    expect(before.some((e) => e.startsWith('.ckpt.old-'))).toBe(true);
+    expect(await intact()).toEqual(expected);
+    expect(await readdir(root)).toContain('ckpt');
+    // The next save finds nothing to clean but the temporary directory of the dead save.
+    await saveCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config });
+    expect(await readdir(root)).toEqual(['ckpt']);
+    cleanup();
+  });
+
+  it('a crash between the two renames: the next save puts the previous checkpoint back before its own swap', async () => {
     const { b, dir, cleanup } = await setup();
     const handler = directoryCheckpoint(dir, {
       fileSystem: faultyFs({ failRename: (from, to) => from.includes('.tmp-') || to === dir, crash: true }),
     });
     await expect(saveCheckpoint(handler, { params: b.params, config: b.config })).rejects.toThrow(CheckpointError);
-    const c = tinyModel(9);
-    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: c.params })).rejects.toThrow(
-      /no model.json found in the directory; a save was interrupted while swapping: the previous checkpoint is at .*\.ckpt\.old-/,
-    );
-    disposeModel(c);
+    await orphanLock(join(root, '.ckpt.lock'));
+    // A save that fails after the restore (a file where it would write) leaves the restored copy.
+    const failing = directoryCheckpoint(dir, { fileSystem: faultyFs({ failWrite: 1 }) });
+    await expect(saveCheckpoint(failing, { params: b.params, config: b.config })).rejects.toThrow(/writing the checkpoint failed/);
+    expect(await readdir(root)).toEqual(['ckpt']);
     cleanup();
   });
 });
@@ -249,7 +300,7 @@ describe('corrupt directory checkpoints give CheckpointError', () => {
 
   it('a missing directory', async () => {
     const { b } = await saved();
-    await expect(loadCheckpoint(directoryCheckpoint(join(root, 'nope')), { params: b.params })).rejects.toThrow(
+    await expect(loadCheckpoint(directoryCheckpoint(join(root, 'nope')), { params: b.params, config: b.config })).rejects.toThrow(
       /checkpoint .*nope: no model.json found in the directory$/,
     );
     disposeModel(b);
@@ -258,7 +309,7 @@ describe('corrupt directory checkpoints give CheckpointError', () => {
   it('a model.json that is not JSON', async () => {
     const { dir, b } = await saved();
     await writeFile(join(dir, 'model.json'), '{"format": "helmholtz-checkpoint", "weightsManif');
-    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params })).rejects.toThrow(
+    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config })).rejects.toThrow(
       /model.json is not valid JSON/,
     );
     disposeModel(b);
@@ -268,7 +319,7 @@ describe('corrupt directory checkpoints give CheckpointError', () => {
     const { dir, b } = await saved();
     const before = snapshot(b.params, flattenParams);
     await truncate(join(dir, 'group1-shard1of1.bin'), 96);
-    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params })).rejects.toThrow(
+    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config })).rejects.toThrow(
       /shards group1-shard1of1.bin hold 96 bytes, but model.json lists 100 bytes for weights encoder\/dense1\/kernel \[3, 2\] float32/,
     );
     expect(snapshot(b.params, flattenParams)).toEqual(before);
@@ -278,7 +329,7 @@ describe('corrupt directory checkpoints give CheckpointError', () => {
   it('a missing shard file', async () => {
     const { dir, b } = await saved();
     await rm(join(dir, 'group1-shard1of1.bin'));
-    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params })).rejects.toThrow(
+    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config })).rejects.toThrow(
       /shard 'group1-shard1of1.bin' listed in model.json is missing/,
     );
     disposeModel(b);
@@ -289,7 +340,7 @@ describe('corrupt directory checkpoints give CheckpointError', () => {
     const manifest = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
     manifest.weightsManifest[0].paths = ['../secret.bin'];
     await writeFile(join(dir, 'model.json'), JSON.stringify(manifest));
-    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params })).rejects.toThrow(
+    await expect(loadCheckpoint(directoryCheckpoint(dir), { params: b.params, config: b.config })).rejects.toThrow(
       /expected a shard file name in the same directory, found "..\/secret.bin"/,
     );
     disposeModel(b);

@@ -85,14 +85,14 @@ describe.each(TEST_BACKENDS)('checkpoints in memory on %s', (backend) => {
     expect(names).toHaveLength(1 + 2 * 2);
 
     const before = tf.memory().numTensors;
-    await loadCheckpoint(target, { params: b.params, optimizers: { adam: adamB } });
+    await loadCheckpoint(target, { params: b.params, config: b.config, optimizers: { adam: adamB } });
     // The only new tensors are the optimizer's own moment variables (2 per trained variable).
     expect(tf.memory().numTensors - before).toBe(4);
 
     // A fresh optimizer (no moments) on the same weights takes a different step: the check is not vacuous.
     const c = tinyModel(3);
     const adamC = tf.train.adam(0.05);
-    await loadCheckpoint(target, { params: c.params });
+    await loadCheckpoint(target, { params: c.params, config: c.config });
     expect(snapshot(b.params, flattenParams)).toEqual(snapshot(a.params, flattenParams));
     const [stepA, stepB, stepC] = stepDeltas([a, b, c], [adamA, adamB, adamC], x, y);
     expectAllClose(stepB!, stepA!, 1e-4, 1e-3);
@@ -114,7 +114,7 @@ describe.each(TEST_BACKENDS)('checkpoints in memory on %s', (backend) => {
       }),
       { params: a.params, config: a.config, metadata: { step: 7 } },
     );
-    const restored = await loadCheckpoint(tf.io.fromMemory(captured!), { params: b.params });
+    const restored = await loadCheckpoint(tf.io.fromMemory(captured!), { params: b.params, config: b.config });
     expect(snapshot(b.params, flattenParams)).toEqual(snapshot(a.params, flattenParams));
     expect(restored.metadata.step).toBe(7);
     disposeModel(a);
@@ -136,7 +136,8 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     const artifacts = await saved();
     const other = tinyModel(4, 2, 3); // kernel [2, 3] instead of [3, 2]
     const before = snapshot(other.params, flattenParams);
-    const error = await restoreFromArtifacts(artifacts, { params: other.params }).catch((e: unknown) => e);
+    // Its config differs too (visible 2, not 3); skip that check to reach the shapes.
+    const error = await restoreFromArtifacts(artifacts, { params: other.params, ignoreConfig: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointError);
     expect((error as Error).message).toMatch(
       /weight 'encoder\/dense1\/kernel': the model expects shape \[2, 3\] float32, the checkpoint has shape \[3, 2\] float32/,
@@ -151,7 +152,7 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     const model = tinyModel(2);
     const extra = tf.variable(tf.zeros([5]), true, 'decoder_bias_for_test');
     const params = { ...model.params, decoder: { bias: extra } };
-    await expect(withNoLeaks(() => restoreFromArtifacts(artifacts, { params }))).rejects.toThrow(
+    await expect(withNoLeaks(() => restoreFromArtifacts(artifacts, { ignoreConfig: true, params }))).rejects.toThrow(
       /weight 'decoder\/bias' \(shape \[5\] float32\) is missing; the checkpoint has encoder\/dense1\/kernel/,
     );
     extra.dispose();
@@ -163,10 +164,10 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     const artifacts = await saved();
     const model = tinyModel(2);
     const { sampler, ...rest } = model.params;
-    await expect(restoreFromArtifacts(artifacts, { params: rest })).rejects.toThrow(
+    await expect(restoreFromArtifacts(artifacts, { ignoreConfig: true, params: rest })).rejects.toThrow(
       /weights the model lacks: sampler\/chains, sampler\/visits, sampler\/active/,
     );
-    await restoreFromArtifacts(artifacts, { params: rest, ignoreExtraWeights: true });
+    await restoreFromArtifacts(artifacts, { ignoreConfig: true, params: rest, ignoreExtraWeights: true });
     const original = tinyModel(1);
     expect(snapshot(rest, flattenParams)).toEqual(snapshot({ encoder: original.params.encoder }, flattenParams));
     // The skipped leaves were not touched.
@@ -203,7 +204,7 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     const artifacts = await saved();
     const truncated = { ...artifacts, weightData: (artifacts.weightData as ArrayBuffer).slice(0, 40) };
     const model = tinyModel(2);
-    await expect(restoreFromArtifacts(truncated, { params: model.params })).rejects.toThrow(
+    await expect(restoreFromArtifacts(truncated, { params: model.params, config: model.config })).rejects.toThrow(
       /the manifest lists 100 bytes of weights, but the weight data holds 40 bytes/,
     );
     disposeModel(model);
@@ -213,11 +214,11 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     await useBackend(backend);
     const artifacts = await saved();
     const model = tinyModel(2);
-    await expect(restoreFromArtifacts({ ...artifacts, format: 'layers-model' }, { params: model.params })).rejects.toThrow(
+    await expect(restoreFromArtifacts({ ...artifacts, format: 'layers-model' }, { params: model.params, config: model.config })).rejects.toThrow(
       /expected format "helmholtz-checkpoint", found "layers-model"/,
     );
-    const newer = { ...artifacts, userDefinedMetadata: { helmholtz: { formatVersion: 2 } } };
-    await expect(restoreFromArtifacts(newer, { params: model.params })).rejects.toThrow(/formatVersion <= 1, found 2/);
+    const newer = { ...artifacts, userDefinedMetadata: { helmholtz: { formatVersion: 3 } } };
+    await expect(restoreFromArtifacts(newer, { params: model.params, config: model.config })).rejects.toThrow(/formatVersion <= 2, found 3/);
     disposeModel(model);
   });
 
@@ -229,7 +230,7 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     const b = tinyModel(2);
     const adam = createOptimizer({ kind: 'adam', learningRate: 0.1 }, b.params); // expects 2 slots per variable
     const before = snapshot(b.params, flattenParams);
-    const error = await restoreFromArtifacts(artifacts, { params: b.params, optimizers: { opt: adam }, location: 'ckpt' }).catch((e: unknown) => e);
+    const error = await restoreFromArtifacts(artifacts, { params: b.params, config: b.config, optimizers: { opt: adam }, location: 'ckpt' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointError);
     expect((error as Error).message).toMatch(/^checkpoint ckpt: optimizer 'opt': no slot "encoder\/dense1\/kernel\/m" for parameter "encoder\/dense1\/kernel".*nothing was changed/);
     expect(adam.iterations).toBe(0);
@@ -245,7 +246,7 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
     const artifacts = await saved();
     const model = tinyModel(2);
     const adam = tf.train.adam();
-    await expect(restoreFromArtifacts(artifacts, { params: model.params, optimizers: { adam } })).rejects.toThrow(
+    await expect(restoreFromArtifacts(artifacts, { params: model.params, config: model.config, optimizers: { adam } })).rejects.toThrow(
       /optimizer 'adam' is missing; the checkpoint has optimizers \(none\)/,
     );
     adam.dispose();
@@ -255,7 +256,7 @@ describe.each(TEST_BACKENDS)('checkpoint errors on %s', (backend) => {
   it('loading an empty memory checkpoint says nothing was saved', async () => {
     await useBackend(backend);
     const model = tinyModel(2);
-    await expect(loadCheckpoint(memoryCheckpoint(), { params: model.params })).rejects.toThrow(
+    await expect(loadCheckpoint(memoryCheckpoint(), { params: model.params, config: model.config })).rejects.toThrow(
       /checkpoint memory: nothing has been saved/,
     );
     disposeModel(model);

@@ -44,7 +44,7 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     const copy = Object.fromEntries(
       [...flattenParams(params)].map(([k, v]) => [k, createVariable(tf.zerosLike(v), `bug1copy/${k}`, v.trainable)]),
     );
-    await loadCheckpoint(target, { params: copy });
+    await loadCheckpoint(target, { ignoreConfig: true, params: copy });
     for (const [k, v] of flattenParams(copy)) expect(values(v)).toEqual(expected[k]);
     expect(values(copy.fromInt as tf.Variable)).toEqual([1, 2, 3, 7]);
     disposeParams(params);
@@ -71,6 +71,7 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     const freshD = createOptimizer({ kind: 'momentum', learningRate: 0.1 }, disc2);
     const before = values(gen2.W);
     const error = await loadCheckpoint(target, {
+      ignoreConfig: true,
       params: { gen: gen2, disc: disc2 },
       optimizers: { generator: freshG, discriminator: freshD },
     }).catch((e: unknown) => e);
@@ -94,7 +95,7 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     const target = memoryCheckpoint();
     await saveCheckpoint(target, { params: a, config: {}, optimizers: { adam: optA } });
     const optB = createOptimizer({ kind: 'adam', learningRate: 0.05 }, reordered);
-    await withNoLeaks(() => loadCheckpoint(target, { params: reordered, optimizers: { adam: optB } }));
+    await withNoLeaks(() => loadCheckpoint(target, { ignoreConfig: true, params: reordered, optimizers: { adam: optB } }));
     expect(optB.iterations).toBe(3);
     for (let i = 0; i < 2; i++) {
       optA.minimize(loss(a)).dispose();
@@ -105,7 +106,7 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     // A tree with another parameter name is refused, naming it.
     const renamed = { weights: b.W, visibleBias: b.visibleBias, hiddenBias: b.hiddenBias };
     const optC = createOptimizer({ kind: 'adam', learningRate: 0.05 }, renamed);
-    await expect(loadCheckpoint(target, { params: a, optimizers: { adam: optC } })).rejects.toThrow(/no slot "weights\/m" for parameter "weights"/);
+    await expect(loadCheckpoint(target, { ignoreConfig: true, params: a, optimizers: { adam: optC } })).rejects.toThrow(/no slot "weights\/m" for parameter "weights"/);
     [optA, optB, optC].forEach((o) => o.dispose());
     disposeParams(a);
     disposeParams(b);
@@ -119,8 +120,8 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     const dbn = { layers: [rbm('dbn0', 7), rbm('dbn1', 8, 3, 2)] };
     const untouched = values(dbn.layers[1]!.W);
     // Without allowMissing, the DBN's second layer is missing from the RBM checkpoint.
-    await expect(loadCheckpoint(target, { params: dbn })).rejects.toThrow(/weight 'layers\/0\/W' .* is missing.*allowMissing/);
-    const restored = await withNoLeaks(() => loadCheckpoint(target, { params: dbn, into: 'layers/0' }));
+    await expect(loadCheckpoint(target, { ignoreConfig: true, params: dbn })).rejects.toThrow(/weight 'layers\/0\/W' .* is missing.*allowMissing/);
+    const restored = await withNoLeaks(() => loadCheckpoint(target, { ignoreConfig: true, params: dbn, into: 'layers/0' }));
     expect(restored.loaded).toEqual(['layers/0/W', 'layers/0/visibleBias', 'layers/0/hiddenBias']);
     expect(values(dbn.layers[0]!.W)).toEqual(values(layer0.W));
     expect(values(dbn.layers[1]!.W)).toEqual(untouched);
@@ -128,18 +129,18 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     const dbnTarget = memoryCheckpoint();
     await saveCheckpoint(dbnTarget, { params: { layers: [layer0] }, config: {} });
     const fresh = { layers: [rbm('dbnB0', 9), rbm('dbnB1', 10, 3, 2)] };
-    const partial = await loadCheckpoint(dbnTarget, { params: fresh, allowMissing: true });
+    const partial = await loadCheckpoint(dbnTarget, { ignoreConfig: true, params: fresh, allowMissing: true });
     expect(partial.missing).toEqual(['layers/1/W', 'layers/1/visibleBias', 'layers/1/hiddenBias']);
     expect(values(fresh.layers[0]!.hiddenBias)).toEqual(values(layer0.hiddenBias));
     // And the other way: one layer of a DBN checkpoint into a standalone RBM.
     const single = rbm('single', 11);
-    await loadCheckpoint(dbnTarget, { params: single, from: 'layers/0' });
+    await loadCheckpoint(dbnTarget, { ignoreConfig: true, params: single, from: 'layers/0' });
     expect(values(single.W)).toEqual(values(layer0.W));
-    await expect(loadCheckpoint(dbnTarget, { params: single, from: 'layers/5' })).rejects.toThrow(/no weights under 'layers\/5\/'/);
-    await expect(loadCheckpoint(target, { params: dbn, into: 'layers/9' })).rejects.toThrow(/the model has no subtree 'layers\/9'/);
+    await expect(loadCheckpoint(dbnTarget, { ignoreConfig: true, params: single, from: 'layers/5' })).rejects.toThrow(/no weights under 'layers\/5\/'/);
+    await expect(loadCheckpoint(target, { ignoreConfig: true, params: dbn, into: 'layers/9' })).rejects.toThrow(/the model has no subtree 'layers\/9'/);
     // A wrong shape is still refused under allowMissing.
     const wrong = { layers: [rbm('dbnW0', 1, 5, 3)] };
-    await expect(loadCheckpoint(dbnTarget, { params: wrong, allowMissing: true })).rejects.toThrow(/expects shape \[5, 3\]/);
+    await expect(loadCheckpoint(dbnTarget, { ignoreConfig: true, params: wrong, allowMissing: true })).rejects.toThrow(/expects shape \[5, 3\]/);
     [layer0, ...dbn.layers, ...fresh.layers, single, ...wrong.layers].forEach((p) => disposeParams(p));
   });
 
@@ -153,7 +154,7 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     // Keys in the other order: the kernel's first path is decoder/kernel now.
     const k2 = createVariable(tf.zeros([1, 2]), 'tiedOrder/kernel2');
     const b2 = createVariable(tf.zeros([1]), 'tiedOrder/bias2');
-    await loadCheckpoint(saved, { params: { decoder: { kernel: k2, bias: b2 }, encoder: { kernel: k2 } } });
+    await loadCheckpoint(saved, { ignoreConfig: true, params: { decoder: { kernel: k2, bias: b2 }, encoder: { kernel: k2 } } });
     expect(values(k2)).toEqual([1, 2]);
     expect(values(b2)).toEqual([3]);
     // Only the decoder subtree: its kernel is the tied one, found under encoder/kernel.
@@ -162,6 +163,7 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     // From the whole model's checkpoint, the decoder's subtree has only its bias under decoder/:
     // the tied kernel was saved as encoder/kernel. It is reported missing, never skipped silently.
     const partial = await loadCheckpoint(saved, {
+      ignoreConfig: true,
       params: { encoder: { kernel: k3 }, decoder: { kernel: k3, bias: b3 } },
       from: 'decoder',
       into: 'decoder',
@@ -172,10 +174,10 @@ describe.each(TEST_BACKENDS)('checkpoint regressions on %s', (backend) => {
     // Saved from the decoder alone, both load, the kernel through its decoder path.
     const decoderOnly = memoryCheckpoint();
     await saveCheckpoint(decoderOnly, { params: { kernel, bias }, config: {} });
-    const done = await loadCheckpoint(decoderOnly, { params: { encoder: { kernel: k3 }, decoder: { kernel: k3, bias: b3 } }, into: 'decoder' });
+    const done = await loadCheckpoint(decoderOnly, { ignoreConfig: true, params: { encoder: { kernel: k3 }, decoder: { kernel: k3, bias: b3 } }, into: 'decoder' });
     expect(done.loaded).toEqual(['decoder/kernel', 'decoder/bias']);
     expect(values(k3)).toEqual([1, 2]);
-    await expect(loadCheckpoint(decoderOnly, { params: { decoder: { kernel: k3 } }, into: 'decoder/kernel' })).rejects.toThrow(
+    await expect(loadCheckpoint(decoderOnly, { ignoreConfig: true, params: { decoder: { kernel: k3 } }, into: 'decoder/kernel' })).rejects.toThrow(
       /a leaf, not a subtree, at 'decoder\/kernel'/,
     );
     tf.dispose([kernel, bias, k2, b2, k3, b3]);

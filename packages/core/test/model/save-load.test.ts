@@ -126,7 +126,7 @@ describe.each(TEST_BACKENDS)('saveModel / loadModel on %s', (backend) => {
 
     // The parameters of a model checkpoint load into a bare tree with `from`.
     const bare = new IndependentBernoulli({ features: 6, chains: 3 });
-    await loadCheckpoint(target, { params: bare.params, from: 'params', ignoreExtraWeights: true });
+    await loadCheckpoint(target, { params: bare.params, config: bare.config, from: 'params', ignoreExtraWeights: true });
     expect(values(bare.params.logits)).toEqual(values(model.params.logits));
     bare.dispose();
     optimizer.dispose();

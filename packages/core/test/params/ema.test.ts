@@ -213,7 +213,7 @@ describe.each(TEST_BACKENDS)('createParameterAverage on %s', (backend) => {
     await saveCheckpoint(handler, { params: { model: paramsB, ema: emaB.state }, config: {} });
     const paramsC = makeParams('c', 99);
     const emaC = createParameterAverage(paramsC, { decay: 0.9, warmup: true, name: 'c/ema' });
-    await loadCheckpoint(handler, { params: { model: paramsC, ema: emaC.state } });
+    await loadCheckpoint(handler, { params: { model: paramsC, ema: emaC.state }, config: {} });
     expect(emaC.updates.dataSync()[0]).toBe(3);
     for (let i = 3; i < 5; i++) {
       step(paramsC, schedule(i));

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 
 /**
  * The file operations a checkpoint directory needs. Tests pass a wrapper that fails part
@@ -13,6 +13,15 @@ export interface CheckpointFileSystem {
   /** Removes a file or directory tree; no error if it is absent. */
   remove(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /** What is at `path`: a directory, a file (anything else), or nothing (null). */
+  stat(path: string): Promise<{ kind: 'directory' | 'file'; modifiedMs: number } | null>;
+  /**
+   * Creates a file only if nothing is at `path` (one atomic step: `open(path, 'wx')`), writes
+   * `data` to it and resolves true; resolves false if something was already there.
+   */
+  createExclusive(path: string, data: Uint8Array): Promise<boolean>;
+  /** Sets a path's modification time to now (a lock's heartbeat). */
+  touch(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
   /** Flushes a directory's entries (new names, renames) to disk where the platform allows. */
   syncDirectory(path: string): Promise<void>;
@@ -47,6 +56,34 @@ export const nodeFileSystem: CheckpointFileSystem = {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw e;
     }
+  },
+  async stat(path) {
+    try {
+      const s = await stat(path);
+      return { kind: s.isDirectory() ? 'directory' : 'file', modifiedMs: s.mtimeMs };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  },
+  async createExclusive(path, data) {
+    let handle;
+    try {
+      handle = await open(path, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+    return true;
+  },
+  async touch(path) {
+    const now = new Date();
+    await utimes(path, now, now);
   },
   readdir,
   async syncDirectory(path) {
