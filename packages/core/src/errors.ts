@@ -114,20 +114,56 @@ export class DataError extends HelmholtzError {
   }
 }
 
+/** What the training loop knows about a {@link NonFiniteLossError} beyond the value. */
+export interface NonFiniteLossDetails {
+  /** `'validation'` for a metric of train's `validation` hook, which belongs to an epoch, not a batch. Default `'loss'`. */
+  source?: 'loss' | 'validation';
+  /**
+   * Present when the loop put the model back to a state it had kept (train's `keepLastGood`):
+   * the step count of that state, and which state it is in words, for the message.
+   */
+  restored?: { step: number; state: string };
+}
+
 /** A loss or metric that became NaN or infinite during training. */
 export class NonFiniteLossError extends HelmholtzError {
   static override readonly errorName: string = 'NonFiniteLossError';
+
+  /** A training loss (read back after its step) or a validation metric (computed after its epoch). */
+  readonly source: 'loss' | 'validation';
+  /**
+   * `'restored'`: the variables and optimizer state are those kept at {@link restoredStep};
+   * `'unchanged'`: they hold whatever the steps that ran left, which may be NaN.
+   */
+  readonly modelState: 'restored' | 'unchanged';
+  /** Steps taken (as `TrainingControl.step` counts them) in the restored state; null when unchanged. */
+  readonly restoredStep: number | null;
 
   constructor(
     readonly metric: string,
     readonly value: number,
     readonly epoch: number,
-    readonly batch: number,
+    /** The batch whose step returned the loss; null for a validation metric. */
+    readonly batch: number | null,
+    details: NonFiniteLossDetails = {},
   ) {
-    super(
-      `loss "${metric}" became ${value} at epoch ${epoch}, batch ${batch}: expected a finite number. ` +
-        'Lower the learning rate, clip gradients, or check the input data for NaN.',
-    );
+    const source = details.source ?? 'loss';
+    const what =
+      source === 'validation'
+        ? `validation metric "${metric}" became ${value} after epoch ${epoch}`
+        : `loss "${metric}" became ${value} at epoch ${epoch}, batch ${batch}`;
+    const state = details.restored
+      ? `The model was restored to its state after ${details.restored.step} steps (${details.restored.state}).`
+      : `The model holds the values the last ${source === 'validation' ? 'epoch' : 'steps'} left, which may be NaN ` +
+        '(pass keepLastGood to train to restore the last finite state).';
+    const fix =
+      source === 'validation'
+        ? 'Check the validation data and the metric for NaN (a log of 0, a division by 0), or lower the learning rate.'
+        : 'Lower the learning rate, clip gradients, or check the input data for NaN.';
+    super(`${what}: expected a finite number. ${state} ${fix}`);
+    this.source = source;
+    this.modelState = details.restored ? 'restored' : 'unchanged';
+    this.restoredStep = details.restored ? details.restored.step : null;
   }
 }
 

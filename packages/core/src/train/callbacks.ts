@@ -61,6 +61,9 @@ export interface TrainingCallback {
   onBatchEnd?(batch: BatchEnd, control: TrainingControl): MaybePromise;
   onEpochEnd?(epoch: number, logs: EpochLogs, control: TrainingControl): MaybePromise;
   onTrainEnd?(history: TrainHistory, control: TrainingControl): MaybePromise;
-  /** Training threw (a NaN loss, a failing step): release resources such as a progress bar. */
+  /**
+   * Training threw (a NaN loss or validation metric, a failing step): release resources such as
+   * a progress bar. With `keepLastGood`, the model is already back at its last finite state.
+   */
   onTrainError?(error: unknown): MaybePromise;
 }

@@ -1,5 +1,5 @@
 // The training loop shared by every model, and its browser-safe callbacks.
-export { train, type StepContext, type StepLosses, type TrainOptions } from './loop.js';
+export { train, type KeepLastGoodOptions, type StepContext, type StepLosses, type TrainOptions } from './loop.js';
 export type {
   BatchEnd,
   EpochLogs,

@@ -1,6 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, NonFiniteLossError, ShapeError } from '../errors.js';
 import type { EpochLogs, Logs, TrainHistory, TrainingCallback, TrainingControl } from './callbacks.js';
+import {
+  disposeSnapshot,
+  resolveKeepLastGood,
+  restoreSnapshot,
+  takeSnapshot,
+  type KeepLastGoodOptions,
+  type StateSnapshot,
+} from './last-good.js';
+
+export type { KeepLastGoodOptions } from './last-good.js';
 
 /** What a step returns: scalar loss tensors (the loop takes ownership) or numbers, by metric name. */
 export type StepLosses = Record<string, tf.Scalar | tf.Tensor | number>;
@@ -34,13 +44,37 @@ export interface TrainOptions<B> {
    */
   step: (batch: B, context: StepContext) => StepLosses | Promise<StepLosses>;
   callbacks?: TrainingCallback[];
-  /** Metrics computed after each epoch (e.g. `{ val_loss }`), merged into the epoch logs. */
+  /**
+   * Metrics computed after each epoch (e.g. `{ val_loss }`), merged into the epoch logs. Each
+   * must be a finite number: NaN or ±Infinity stops training with {@link NonFiniteLossError},
+   * as a loss does, rather than feeding early stopping a value no comparison can rank.
+   */
   validation?: (epoch: number) => Logs | Promise<Logs>;
   /**
    * Steps between reads of the losses (default 1). Reading back waits for the device; on
    * WebGL/WebGPU reading every few steps keeps the queue full. NaN checks happen on read.
    */
   readEvery?: number;
+  /**
+   * End at the last finite state instead of the NaN one. At the start of training and at every
+   * read-back whose losses are all finite, the loop keeps a device-side copy of these variables
+   * and of each optimizer's state (the previous copy is freed); when a loss turns out NaN or
+   * infinite it puts the copy back before throwing {@link NonFiniteLossError}, whose
+   * `modelState` is then `'restored'` and `restoredStep` the step count of that copy.
+   *
+   * Cost: one more copy of the parameters and optimizer state in device memory (with Adam,
+   * three times the parameters' size: values and two moments), and with `validation` a second
+   * one, made at the end of each epoch whose validation metrics are finite: that is the state a
+   * non-finite validation metric restores, since the copy at the last read-back is the very
+   * state that failed validation. Copies are device-side clones, with no read-back.
+   *
+   * With `readEvery > 1` the restored state is the one at the last read-back with finite
+   * losses, up to `readEvery` steps before the failing one, not the step just before it. Rng
+   * state is not kept: an `Rng` cannot be reset in place, so a generator the steps draw from
+   * continues where it was. If putting the copy back fails (a disposed optimizer), that error
+   * is thrown instead.
+   */
+  keepLastGood?: KeepLastGoodOptions;
   /** Stops training after the current batch when aborted (history reason `'aborted'`). */
   signal?: AbortSignal;
   /** Dispose the tensors in each batch after its step (default true). */
@@ -111,10 +145,13 @@ async function readLosses(pending: Pending[]): Promise<Logs[]> {
  * The training loop every Helmholtz model shares. For each epoch it iterates `batches(epoch)`,
  * runs `step`, reads the returned losses back every `readEvery` steps, stops with
  * {@link NonFiniteLossError} if one is NaN or infinite, averages them per epoch, merges
- * `validation`, and calls the callbacks (progress, early stopping, checkpoints, events).
+ * `validation` (whose metrics must be finite too), and calls the callbacks (progress, early
+ * stopping, checkpoints, events). With `keepLastGood`, a non-finite value leaves the model at
+ * its last finite state instead of the one that produced it.
  *
- * Memory: the loop disposes the loss tensors and (unless `disposeBatch: false`) the batch's
- * tensors, so a step that keeps its state in variables leaves tf.memory().numTensors unchanged.
+ * Memory: the loop disposes the loss tensors, the copies `keepLastGood` keeps, and (unless
+ * `disposeBatch: false`) the batch's tensors, on success and on every error, so a step that
+ * keeps its state in variables leaves tf.memory().numTensors unchanged.
  */
 export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> {
   const epochs = checkInteger('epochs', options.epochs, 0);
@@ -130,9 +167,13 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
   const readEvery = checkInteger('readEvery', options.readEvery ?? 1, 1);
   if (typeof options.batches !== 'function') throw new ConfigError('batches', 'a function (epoch) => iterable', options.batches);
   if (typeof options.step !== 'function') throw new ConfigError('step', 'a function (batch, context) => losses', options.step);
+  if (options.validation !== undefined && typeof options.validation !== 'function') {
+    throw new ConfigError('validation', 'a function (epoch) => { metric: number }', options.validation);
+  }
   const callbacks = options.callbacks ?? [];
   const disposeBatch = options.disposeBatch ?? true;
   const { signal } = options;
+  const keep = options.keepLastGood === undefined ? null : resolveKeepLastGood(options.keepLastGood);
 
   let stopReason: string | null = null;
   const stop = (reason = 'stop requested') => {
@@ -154,8 +195,30 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
 
   const history: EpochLogs[] = [];
   let pending: Pending[] = [];
+  // The state at the last read-back whose losses were all finite, and (with validation) at the
+  // end of the last epoch whose validation metrics were finite.
+  let lastRead: StateSnapshot | null = null;
+  let lastValidated: StateSnapshot | null = null;
+  const replace = async (previous: StateSnapshot | null, state: string) => {
+    const next = await takeSnapshot(keep!, step, state);
+    disposeSnapshot(previous);
+    return next;
+  };
+  /** Restores the kept state (when there is one) and builds the error that says which. */
+  const nonFinite = async (metric: string, value: number, epoch: number, batch: number | null) => {
+    const source = batch === null ? 'validation' : 'loss';
+    const kept = source === 'validation' ? lastValidated : lastRead;
+    if (!kept) return new NonFiniteLossError(metric, value, epoch, batch, { source });
+    await restoreSnapshot(kept);
+    return new NonFiniteLossError(metric, value, epoch, batch, { source, restored: { step: kept.step, state: kept.state } });
+  };
   try {
     await emit((cb) => cb.onTrainBegin?.({ epochs, initialEpoch, initialStep }, control));
+    if (keep) {
+      // Taken after onTrainBegin, which may load a checkpoint: this is what the first step sees.
+      lastRead = await replace(null, 'the start of training, before any read-back with finite losses');
+      if (options.validation) lastValidated = await replace(null, 'the start of training, before any epoch with finite validation metrics');
+    }
     for (let epoch = initialEpoch; epoch < epochs && stopReason === null; epoch++) {
       if (signal?.aborted) {
         stop('aborted');
@@ -172,7 +235,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
         for (const [i, p] of group.entries()) {
           const logs = read[i] as Logs;
           for (const [name, value] of Object.entries(logs)) {
-            if (!Number.isFinite(value)) throw new NonFiniteLossError(name, value, epoch, p.batch);
+            if (!Number.isFinite(value)) throw await nonFinite(name, value, epoch, p.batch);
           }
           for (const [name, value] of Object.entries(logs)) {
             const t = totals.get(name) ?? { sum: 0, count: 0 };
@@ -181,6 +244,10 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
             totals.set(name, t);
           }
           await emit((cb) => cb.onBatchEnd?.({ epoch, batch: p.batch, step: p.step, logs }, control));
+        }
+        if (keep) {
+          const last = group[group.length - 1] as Pending;
+          lastRead = await replace(lastRead, `the last read-back with finite losses, at epoch ${epoch}, batch ${last.batch}`);
         }
       };
 
@@ -210,8 +277,21 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
       const logs: EpochLogs = { epoch };
       for (const [name, t] of totals) logs[name] = t.sum / t.count;
       if (options.validation) {
-        const extra = await options.validation(epoch);
-        for (const [name, value] of Object.entries(extra)) if (name !== 'epoch') logs[name] = value;
+        const extra: unknown = await options.validation(epoch);
+        if (extra === null || typeof extra !== 'object' || Array.isArray(extra) || extra instanceof tf.Tensor) {
+          throw new ConfigError('validation result', 'an object of named numbers, e.g. { val_loss: 0.31 }', extra);
+        }
+        for (const [name, value] of Object.entries(extra)) {
+          if (name === 'epoch') continue;
+          if (typeof value !== 'number') {
+            throw new ConfigError(`validation metric "${name}"`, 'a number (read a tensor back with await t.data())', value);
+          }
+          if (!Number.isFinite(value)) throw await nonFinite(name, value, epoch, null);
+          logs[name] = value;
+        }
+        if (keep) {
+          lastValidated = await replace(lastValidated, `the end of epoch ${epoch}, the last epoch with finite validation metrics`);
+        }
       }
       history.push(logs);
       await emit((cb) => cb.onEpochEnd?.(epoch, logs, control));
@@ -235,5 +315,8 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
       }
     }
     throw error;
+  } finally {
+    disposeSnapshot(lastRead);
+    disposeSnapshot(lastValidated);
   }
 }
