@@ -40,12 +40,21 @@ export interface TrainHistory {
   steps: number;
 }
 
-/** Lets callbacks stop training: the current epoch is closed (flushed, logged) and no other starts. */
+/**
+ * Lets callbacks stop training: the current epoch is closed (flushed, logged; see `epochCompleted`)
+ * and no other starts.
+ */
 export interface TrainingControl {
   stop(reason?: string): void;
   readonly stopRequested: boolean;
   /** Steps taken so far over the whole run, counting from `initialStep` (save it with a checkpoint). */
   readonly step: number;
+  /**
+   * In `onEpochEnd`: whether the epoch ran all its batches. False when a stop or an abort cut it
+   * short; such an epoch is logged but must not be checkpointed as done, since resuming at the
+   * next epoch would skip its remaining batches (`checkpointEvery` skips it).
+   */
+  readonly epochCompleted: boolean;
 }
 
 type MaybePromise = void | Promise<void>;

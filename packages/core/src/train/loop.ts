@@ -180,6 +180,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
     if (stopReason === null) stopReason = reason;
   };
   let step = initialStep;
+  let epochCompleted = false;
   const control: TrainingControl = {
     stop,
     get stopRequested() {
@@ -187,6 +188,9 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
     },
     get step() {
       return step;
+    },
+    get epochCompleted() {
+      return epochCompleted;
     },
   };
   const emit = async (call: (cb: TrainingCallback) => void | Promise<void>) => {
@@ -224,6 +228,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
         stop('aborted');
         break;
       }
+      epochCompleted = false;
       await emit((cb) => cb.onEpochBegin?.(epoch, control));
       const totals = new Map<string, { sum: number; count: number }>();
 
@@ -252,6 +257,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
       };
 
       let batch = 0;
+      let cut = false;
       for await (const data of options.batches(epoch)) {
         let losses: StepLosses;
         try {
@@ -270,9 +276,13 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
         step++;
         if (pending.length >= readEvery) await flush();
         if (signal?.aborted) stop('aborted');
-        if (stopReason !== null) break;
+        if (stopReason !== null) {
+          cut = true;
+          break;
+        }
       }
       await flush();
+      epochCompleted = !cut;
 
       const logs: EpochLogs = { epoch };
       for (const [name, t] of totals) logs[name] = t.sum / t.count;

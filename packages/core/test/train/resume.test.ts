@@ -63,7 +63,7 @@ interface RunOptions {
   every: number;
   resumeFrom?: { epoch: number; step: number };
   abortFrom?: AbortFrom;
-  /** Skip the save once the run is aborted: the workaround for the bug the `it.fails` test shows. */
+  /** Skip the save once the run is aborted (a user's own guard; checkpointEvery already skips a cut epoch). */
   skipSaveWhenAborted?: boolean;
 }
 
@@ -299,13 +299,9 @@ describe.each(TEST_BACKENDS)('a run aborted mid-epoch and resumed from its check
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
-  // Known bug (src/train/loop.ts + src/train/checkpoint-every.ts): an abort mid-epoch still
-  // closes the epoch with onEpochEnd, so checkpointEvery saves the cut epoch as if complete
-  // ({ epoch: 2, step: 13 } here). The documented resume (initialEpoch: epoch + 1,
-  // initialStep: step) then skips that epoch's last 2 batches and ends 2 steps short, with other
-  // weights. Remove `.fails` once cut epochs are no longer checkpointed as complete (it fails
-  // today at the first assertion: 28 steps instead of 30).
-  it.fails('with checkpoints every epoch, an abort mid-epoch still resumes bit-identically', async () => {
+  // An abort mid-epoch closes the epoch with onEpochEnd; checkpointEvery must not save it as
+  // done ({ epoch: 2, step: 13 } once did), or the resume skips that epoch's last batches.
+  it('with checkpoints every epoch, an abort mid-epoch still resumes bit-identically', async () => {
     await useBackend(backend);
     const x = makeData();
     try {
