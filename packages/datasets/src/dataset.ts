@@ -57,6 +57,30 @@ export interface Batch<X extends tf.Tensor = tf.Tensor> {
   indices: Int32Array;
 }
 
+const BATCH_KEYS = ['batchSize', 'shuffle', 'seed', 'epoch', 'dropRemainder', 'layout', 'oneHot'];
+const LAYOUTS = ['flat', 'nhwc'];
+
+/**
+ * Refuses what would otherwise fall through to a default: an unknown key (a typo such as
+ * `shufle`), a layout other than 'flat' and 'nhwc' ('nchw' would quietly give NHWC), and
+ * flags that are not booleans ('false' is truthy).
+ */
+function checkBatchOptions(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError('batches options', 'an object { batchSize, shuffle?, seed?, epoch?, dropRemainder?, layout?, oneHot? }', options);
+  }
+  const unknown = Object.keys(options).filter((k) => !BATCH_KEYS.includes(k));
+  if (unknown.length) throw new ConfigError('batches options', `keys among ${BATCH_KEYS.join(', ')}`, unknown.join(', '));
+  const o = options as Record<string, unknown>;
+  if (!Number.isInteger(o.batchSize) || (o.batchSize as number) <= 0) throw new ConfigError('batchSize', 'a positive integer', o.batchSize);
+  for (const flag of ['shuffle', 'dropRemainder', 'oneHot']) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new ConfigError(flag, 'true or false', o[flag]);
+  }
+  if (o.layout !== undefined && !LAYOUTS.includes(o.layout as string)) {
+    throw new ConfigError('layout', LAYOUTS.map((l) => `'${l}'`).join(' or '), o.layout);
+  }
+}
+
 function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -210,8 +234,8 @@ export class Dataset {
   batches(options: BatchOptions & { layout?: 'flat' }): AsyncGenerator<Batch<tf.Tensor2D>>;
   batches(options: BatchOptions): AsyncGenerator<Batch>;
   async *batches(options: BatchOptions): AsyncGenerator<Batch> {
+    checkBatchOptions(options);
     const { batchSize, shuffle = false, epoch = 0, dropRemainder = false, layout = 'flat', oneHot = false } = options;
-    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new ConfigError('batchSize', 'a positive integer', batchSize);
     const dynamic = this.protocol.binarization.kind === 'dynamic';
     if ((shuffle || dynamic) && options.seed === undefined) {
       throw new ConfigError('seed', shuffle ? 'a seed when shuffle is true' : 'a seed for dynamic binarization', undefined);

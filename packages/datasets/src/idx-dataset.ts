@@ -12,6 +12,8 @@ export interface IdxPairSource {
   numClasses: number;
   imagesLabel: string;
   labelsLabel: string;
+  /** The largest file accepted, in bytes (default 256 MiB); see `parseIdx`. */
+  maxBytes?: number;
 }
 
 /**
@@ -19,8 +21,8 @@ export interface IdxPairSource {
  * (uint8 `[n]`), as MNIST and Fashion-MNIST ship. Values are delivered in [0, 1] (byte / 255).
  */
 export function datasetFromIdx(images: Uint8Array, labels: Uint8Array, info: IdxPairSource): Dataset {
-  const img = parseIdx(images, info.imagesLabel);
-  const lab = parseIdx(labels, info.labelsLabel);
+  const img = parseIdx(images, info.imagesLabel, { maxBytes: info.maxBytes });
+  const lab = parseIdx(labels, info.labelsLabel, { maxBytes: info.maxBytes });
   if (img.type !== 'uint8' || img.shape.length !== 3) {
     throw new DataError(info.imagesLabel, `expected uint8 images [n, height, width], found ${img.type} [${img.shape.join(', ')}]`);
   }

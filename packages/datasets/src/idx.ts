@@ -1,4 +1,5 @@
-import { DataError } from '@helmholtz/core';
+import { ConfigError, DataError } from '@helmholtz/core';
+import { checkMaxBytes, formatBytes, raiseHint } from './max-bytes.js';
 
 /** IDX element types (the third byte of the magic number) and their sizes in bytes. */
 const IDX_TYPES = {
@@ -20,15 +21,41 @@ export interface IdxArray {
   data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 }
 
+/** What an IDX header announces. */
+export interface IdxHeader {
+  type: IdxType;
+  shape: number[];
+  /** Bytes of the header: 4 + 4 · rank. */
+  headerBytes: number;
+  /** Bytes of the whole file the header describes: header plus product(shape) elements. */
+  byteLength: number;
+}
+
+export interface ParseIdxOptions {
+  /** The largest file accepted, in bytes (default 256 MiB: `DEFAULT_MAX_BYTES`). */
+  maxBytes?: number;
+}
+
+function product(shape: readonly number[], zeroAsOne: boolean): bigint {
+  return shape.reduce((p, d) => p * BigInt(zeroAsOne && d === 0 ? 1 : d), 1n);
+}
+
 /**
- * Parses an IDX file (the format of MNIST and Fashion-MNIST): a 4-byte magic number
- * (0, 0, element type, number of dimensions), big-endian 32-bit dimensions, then the values,
- * big-endian. Checks everything: a bad magic number, a truncated header, and a body whose length
- * is not exactly what the dimensions say each give a DataError naming `source`, what was
- * expected and what was found. Never a silently short dataset.
+ * Reads the header at the start of `bytes` and checks that it can describe a real file.
+ * With `complete: false` (bytes still arriving) it returns undefined until the whole header is
+ * there; with `complete: true` a short header is an error. Rules, each a DataError:
+ * - the magic number is 00 00 <type> <rank>, the type one of IDX's six, rank at least 1;
+ * - the file the header describes (header + product of the dimensions · element size) holds
+ *   at most `maxBytes` bytes;
+ * - the same product with every 0 dimension counted as 1 stays within `maxBytes` too: an empty
+ *   array is a legitimate file, but `[0, 4294967295, 4294967295]` cannot come from any data
+ *   set, and its other dimensions would wreck whatever is built on the shape.
+ * Products are computed exactly (BigInt), so no dimensions can overflow them.
  */
-export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
+export function readIdxHeader(bytes: Uint8Array, source: string, options: ParseIdxOptions & { complete: boolean }): IdxHeader | undefined {
+  const maxBytes = checkMaxBytes(options.maxBytes);
   if (bytes.length < 4) {
+    if (!options.complete) return undefined;
     throw new DataError(source, `not an IDX file: expected at least a 4-byte header, found ${bytes.length} bytes`);
   }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
@@ -45,13 +72,49 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   if (rank === 0) throw new DataError(source, 'IDX header declares 0 dimensions');
   const headerBytes = 4 + 4 * rank;
   if (bytes.length < headerBytes) {
+    if (!options.complete) return undefined;
     throw new DataError(source, `truncated IDX header: expected ${headerBytes} bytes for ${rank} dimensions, found ${bytes.length}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i, false));
-  const count = shape.reduce((a, b) => a * b, 1);
-  const expected = headerBytes + count * type.bytes;
+  const described = `header says ${type.name} [${shape.join(', ')}]`;
+  const fileBytes = BigInt(headerBytes) + product(shape, false) * BigInt(type.bytes);
+  if (fileBytes > BigInt(maxBytes)) {
+    throw new DataError(
+      source,
+      `IDX ${described}, a file of ${formatBytes(fileBytes)}, more than maxBytes = ${formatBytes(maxBytes)}; ${raiseHint(fileBytes)}`,
+    );
+  }
+  const spanBytes = BigInt(headerBytes) + product(shape, true) * BigInt(type.bytes);
+  if (spanBytes > BigInt(maxBytes)) {
+    throw new DataError(
+      source,
+      `IDX ${described}: an empty array, but its non-zero dimensions alone make ${formatBytes(spanBytes)}, more than maxBytes = ${formatBytes(maxBytes)}; ` +
+        'expected dimensions whose product, zeros counted as 1, fits in maxBytes (no real file has such a header)',
+    );
+  }
+  return { type: type.name, shape, headerBytes, byteLength: Number(fileBytes) };
+}
+
+/**
+ * Parses an IDX file (the format of MNIST and Fashion-MNIST): a 4-byte magic number
+ * (0, 0, element type, number of dimensions), big-endian 32-bit dimensions, then the values,
+ * big-endian. Checks everything: a bad magic number, a truncated header, a header that cannot
+ * describe a file within `maxBytes` (see {@link readIdxHeader}), and a body whose length is
+ * not exactly what the dimensions say each give a DataError naming `source`, what was expected
+ * and what was found. Never a silently short dataset, and never an allocation larger than
+ * `bytes` itself.
+ */
+export function parseIdx(bytes: Uint8Array, source: string, options: ParseIdxOptions = {}): IdxArray {
+  if (!(bytes instanceof Uint8Array)) throw new ConfigError('parseIdx bytes', 'a Uint8Array (the file\'s bytes)', bytes);
+  if (options === null || typeof options !== 'object') throw new ConfigError('parseIdx options', 'an object { maxBytes? }', options);
+  const header = readIdxHeader(bytes, source, { maxBytes: options.maxBytes, complete: true })!;
+  const { shape, headerBytes } = header;
+  const type = Object.values(IDX_TYPES).find((t) => t.name === header.type)!;
+  const count = (header.byteLength - headerBytes) / type.bytes;
+  const expected = header.byteLength;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length !== expected) {
     const what = bytes.length < expected ? 'truncated' : 'has trailing bytes';
     throw new DataError(

@@ -1,5 +1,6 @@
 import { ConfigError } from '@helmholtz/core';
-import type { ByteSource } from './browser/read-bytes.js';
+import { BYTE_SOURCE_KINDS, isByteSource, type ByteSource } from './browser/read-bytes.js';
+import { checkMaxBytes } from './max-bytes.js';
 
 export type MnistSplit = 'train' | 'test';
 
@@ -16,23 +17,38 @@ export interface LoadMnistOptions {
   dir?: string;
   images?: ByteSource;
   labels?: ByteSource;
+  /**
+   * The largest IDX file accepted, in bytes after decompression (default 256 MiB, five times
+   * MNIST's largest file). Gzip data is inflated as a stream that stops at this bound, and an
+   * IDX header announcing more is refused as soon as it is read. Not used by Node's embedded
+   * Fashion-MNIST, which is the package's own JSON.
+   */
+  maxBytes?: number;
 }
 
-const KNOWN = new Set(['split', 'dir', 'images', 'labels']);
+const KNOWN = new Set(['split', 'dir', 'images', 'labels', 'maxBytes']);
+const SPLITS = ['train', 'test'];
 
-/** Checks the options: known keys, a valid split, and images with labels (never one alone). */
-export function checkLoadOptions(loader: string, options: LoadMnistOptions | undefined): Required<Pick<LoadMnistOptions, 'split'>> & LoadMnistOptions {
+/**
+ * Checks the options: known keys, a split among 'train' and 'test', a string `dir`, sources of
+ * a kind the readers take, images with labels (never one alone), and `maxBytes`.
+ */
+export function checkLoadOptions(loader: string, options: LoadMnistOptions | undefined): Required<Pick<LoadMnistOptions, 'split' | 'maxBytes'>> & LoadMnistOptions {
   const o = options ?? {};
-  if (typeof o !== 'object') throw new ConfigError(`${loader} options`, 'an object', o);
+  if (typeof o !== 'object' || Array.isArray(o)) throw new ConfigError(`${loader} options`, 'an object', o);
   const unknown = Object.keys(o).filter((k) => !KNOWN.has(k));
   if (unknown.length) throw new ConfigError(`${loader} options`, `keys among ${[...KNOWN].join(', ')}`, unknown.join(', '));
   const split = o.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new ConfigError('split', "'train' or 'test'", split);
+  if (!SPLITS.includes(split)) throw new ConfigError('split', "'train' or 'test'", split);
+  if (o.dir !== undefined && typeof o.dir !== 'string') throw new ConfigError('dir', 'a folder path (a string)', o.dir);
+  for (const role of ['images', 'labels'] as const) {
+    if (o[role] !== undefined && !isByteSource(o[role])) throw new ConfigError(role, BYTE_SOURCE_KINDS, o[role]);
+  }
   if ((o.images === undefined) !== (o.labels === undefined)) {
     throw new ConfigError(`${loader} options`, '{ images, labels } together (the two IDX files of one split)', o.images === undefined ? 'labels only' : 'images only');
   }
   if (o.images !== undefined && o.dir !== undefined) {
     throw new ConfigError(`${loader} options`, 'either dir or { images, labels }', 'both');
   }
-  return { ...o, split };
+  return { ...o, split, maxBytes: checkMaxBytes(o.maxBytes) };
 }

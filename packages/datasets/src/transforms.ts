@@ -34,6 +34,10 @@ function checkIntensities(ds: Dataset, what: string): void {
  * - `dynamic`: the dataset keeps its intensities and `batches()` draws a fresh sample per epoch.
  */
 export function binarize(ds: Dataset, binarization: Exclude<Binarization, { kind: 'none' }>): Dataset {
+  const kind = (binarization as { kind?: unknown } | null)?.kind;
+  if (kind !== 'threshold' && kind !== 'fixed-stochastic' && kind !== 'dynamic') {
+    throw new ConfigError('binarization.kind', "'threshold', 'fixed-stochastic' or 'dynamic'", typeof binarization === 'object' && binarization !== null ? kind : binarization);
+  }
   if (ds.protocol.binarization.kind !== 'none') {
     throw new ConfigError('binarize', 'a dataset that is not binarized yet', ds.protocol.binarization);
   }
@@ -43,7 +47,7 @@ export function binarize(ds: Dataset, binarization: Exclude<Binarization, { kind
   switch (binarization.kind) {
     case 'threshold': {
       const t = binarization.threshold;
-      if (!(t >= 0 && t <= 1)) throw new ConfigError('threshold', 'a number in [0, 1]', t);
+      if (typeof t !== 'number' || !(t >= 0 && t <= 1)) throw new ConfigError('threshold', 'a number in [0, 1]', t);
       const values = new Uint8Array(ds.values.length);
       for (let i = 0; i < values.length; i++) values[i] = ds.values[i]! * s + offset > t ? 1 : 0;
       return ds.with({ values, mapping: { scale: 1, offset: 0 }, protocol });
@@ -84,6 +88,13 @@ export function take(ds: Dataset, n: number): Dataset {
 /** The examples of the given classes, in stored order (labels keep their values). */
 export function filterClasses(ds: Dataset, classes: readonly number[]): Dataset {
   if (!ds.labels) throw new ConfigError('filterClasses', 'a labelled dataset', `'${ds.name}' has no labels`);
+  const present = ds.classCounts().flatMap((count, label) => (count > 0 ? [label] : []));
+  const has = `labels of '${ds.name}' (${present.join(', ') || 'none'})`;
+  if (!Array.isArray(classes) || classes.length === 0) throw new ConfigError('classes', `a non-empty array of ${has}`, classes);
+  for (const c of classes) {
+    // A label the dataset does not hold would give an empty (or quietly smaller) subset.
+    if (!Number.isInteger(c) || !present.includes(c)) throw new ConfigError('classes', `integers among the ${has}`, c);
+  }
   const wanted = new Set(classes);
   const indices: number[] = [];
   ds.labels.forEach((l, i) => {
@@ -97,6 +108,7 @@ export function filterClasses(ds: Dataset, classes: readonly number[]): Dataset 
  * `validation` examples of it form the validation set; both keep stored order.
  */
 export function splitValidation(ds: Dataset, options: { validation: number; seed: number }): { train: Dataset; validation: Dataset } {
+  if (options === null || typeof options !== 'object') throw new ConfigError('splitValidation options', 'an object { validation, seed }', options);
   const n = checkCount('validation', options.validation, ds.size);
   const order = new Rng(checkSeed(options.seed)).permutation(ds.size);
   const held = order.slice(0, n).sort();

@@ -115,6 +115,32 @@ describe('Dataset validation', () => {
     expect(await order(ds, { batchSize: 2 })).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('refuses option values outside their sets with a ConfigError listing the accepted ones, leaving no tensor behind', async () => {
+    await useBackend('cpu');
+    const ds = tiny();
+    const refused = async (options: unknown, pattern: RegExp) => {
+      const error = await withNoLeaks(() => order(ds, options as Parameters<Dataset['batches']>[0]).catch((e: unknown) => e));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(pattern);
+    };
+    // Each of these used to fall through to a default: 'nchw' and 'FLAT' gave NHWC, 'false' shuffled.
+    await refused({ batchSize: 2, layout: 'nchw' }, /"layout": expected 'flat' or 'nhwc', got "nchw"/);
+    await refused({ batchSize: 2, layout: 'FLAT' }, /"layout": expected 'flat' or 'nhwc', got "FLAT"/);
+    await refused({ batchSize: 2, shuffle: 'false', seed: 1, epoch: 0 }, /"shuffle": expected true or false, got "false"/);
+    await refused({ batchSize: 2, dropRemainder: 1 }, /"dropRemainder": expected true or false/);
+    await refused({ batchSize: 2, oneHot: 'yes' }, /"oneHot": expected true or false/);
+    await refused({ batchSize: 2, shufle: true }, /keys among batchSize, shuffle, seed, epoch, dropRemainder, layout, oneHot, got "shufle"/);
+    await refused(null, /"batches options": expected an object/);
+    await refused({ batchSize: '4' }, /"batchSize": expected a positive integer, got "4"/);
+    // The accepted values still work, layout included.
+    const shapes: number[][] = [];
+    for await (const b of ds.batches({ batchSize: 10, layout: 'nhwc', shuffle: false, dropRemainder: false, oneHot: false })) {
+      shapes.push(b.x.shape);
+      tf.dispose([b.x, b.y!]);
+    }
+    expect(shapes).toEqual([[10, 2, 2, 1]]);
+  });
+
   it('types flat batches as Tensor2D', async () => {
     await useBackend('cpu');
     for await (const batch of tiny().batches({ batchSize: 5 })) {

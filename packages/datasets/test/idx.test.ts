@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DataError } from '@helmholtz/core';
+import { ConfigError, DataError } from '@helmholtz/core';
 import { describe, expect, it } from 'vitest';
 import { parseIdx } from '../src/idx.js';
 import { loadIdxFile } from '../src/node/idx-file.js';
@@ -73,6 +73,46 @@ describe('parseIdx', () => {
     const longer = new Uint8Array(full.length + 3);
     longer.set(full);
     expect(() => parseIdx(longer, 't')).toThrow(/IDX file has trailing bytes: .* expected 18 bytes, found 21/);
+  });
+});
+
+describe('parseIdx refuses headers that cannot describe a real file', () => {
+  /** Just a header: what a file of 8 + 4 · rank bytes claiming `shape` holds. */
+  const header = (type: number, shape: number[]) => idx(type, shape, new Uint8Array(0));
+
+  it('refuses [0, 4294967295, 4294967295]: an empty array whose other dimensions are absurd', () => {
+    const bytes = header(0x08, [0, 4294967295, 4294967295]);
+    expect(() => parseIdx(bytes, 'z')).toThrow(DataError);
+    expect(() => parseIdx(bytes, 'z')).toThrow(
+      /z: IDX header says uint8 \[0, 4294967295, 4294967295\]: an empty array, but its non-zero dimensions alone make 18446744065119617041 bytes .* more than maxBytes = 268435456 bytes \(256 MiB\); expected dimensions whose product, zeros counted as 1, fits in maxBytes/,
+    );
+    // A genuinely empty file of MNIST's shape is still read.
+    expect(parseIdx(header(0x08, [0, 28, 28]), 'empty').shape).toEqual([0, 28, 28]);
+  });
+
+  it('refuses a product beyond Number.MAX_SAFE_INTEGER, counted exactly', () => {
+    const bytes = header(0x0e, [4294967295, 4294967295, 2]);
+    // 4294967295² · 2 · 8 + 16 bytes, far past 2^53: computed with BigInt, not rounded.
+    const exact = (4294967295n * 4294967295n * 2n * 8n + 16n).toString();
+    expect(() => parseIdx(bytes, 'big')).toThrow(new RegExp(`big: IDX header says float64 \\[4294967295, 4294967295, 2\\], a file of ${exact} bytes`));
+    expect(() => parseIdx(bytes, 'big', { maxBytes: Number.MAX_SAFE_INTEGER })).toThrow(DataError);
+  });
+
+  it('refuses a header asking for more than maxBytes, saying how to raise it, and accepts the same file under a larger bound', () => {
+    const bytes = idx(0x0b, [3, 5], new Uint8Array(30));
+    expect(() => parseIdx(bytes, 'small', { maxBytes: 39 })).toThrow(
+      /small: IDX header says int16 \[3, 5\], a file of 42 bytes, more than maxBytes = 39 bytes; if the file is genuine, pass maxBytes of at least 42/,
+    );
+    expect(parseIdx(bytes, 'small', { maxBytes: 42 }).shape).toEqual([3, 5]);
+    expect(() => parseIdx(bytes, 'small', { maxBytes: 41 })).toThrow(DataError);
+  });
+
+  it('refuses a body whose length is not what the header says, even by one byte, and bad arguments with a ConfigError', () => {
+    const bytes = idx(0x0c, [2], new Uint8Array(8));
+    expect(() => parseIdx(bytes.subarray(0, 15), 'short')).toThrow(/short: IDX file truncated: header says int32 \[2\], so expected 16 bytes, found 15/);
+    expect(() => parseIdx(bytes, 'x', { maxBytes: 0 })).toThrow(ConfigError);
+    expect(() => parseIdx(bytes, 'x', { maxBytes: 2 ** 53 })).toThrow(/"maxBytes": expected a positive integer number of bytes, at most 9007199254740991/);
+    expect(() => parseIdx([0, 0, 8, 1] as unknown as Uint8Array, 'x')).toThrow(ConfigError);
   });
 });
 

@@ -143,13 +143,41 @@ describe('loadImageFolder', () => {
     expect(error).toBeInstanceOf(DataError);
     const message = (error as DataError).message;
     expect(message).toContain(join(dir, 'cats', 'broken.png'));
-    expect(message).toContain(`cannot decode as PNG: ${decoderMessage}`);
+    expect(message).toContain('cannot decode as PNG: the file does not start with the PNG signature');
+    expect(message).toContain(`the decoder said "${decoderMessage}"`);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    expect(((error as Error).cause as Error).message).toBe(decoderMessage);
+  });
+
+  it('says in words that a PNG is truncated instead of passing on the decoder\'s "read requests waitng on finished stream"', async () => {
+    const dir = freshDir();
+    const whole = pngBytes(4, 4, uniform([9, 9, 9, 255]));
+    writeFileSync(join(dir, 'cut.png'), whole.subarray(0, whole.length - 20));
+    const error = await loadImageFolder(dir, { width: 2, height: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataError);
+    const message = (error as Error).message;
+    expect(message).toContain(`${join(dir, 'cut.png')}: cannot decode as PNG: the PNG data is truncated: the file ends before its image data does`);
+    expect(((error as Error).cause as Error).message).toMatch(/read requests waitng on finished stream/);
+  });
+
+  it('refuses a PNG whose header claims more pixels than one image may take, before inflating anything', async () => {
+    const dir = freshDir();
+    const bomb = Buffer.from(pngBytes(4, 4, uniform([9, 9, 9, 255])));
+    // IHDR width and height (bytes 16-23): 65535 x 65535 pixels, 17 GB of RGBA in ~100 bytes.
+    bomb.writeUInt32BE(65535, 16);
+    bomb.writeUInt32BE(65535, 20);
+    writeFileSync(join(dir, 'bomb.png'), bomb);
+    const started = Date.now();
+    await expect(loadImageFolder(dir, { width: 2, height: 2 })).rejects.toThrow(
+      /bomb\.png: the PNG header says 65535 x 65535 pixels, 17179344900 bytes decoded, more than one image may take \(268435456 bytes\); nothing was decoded/,
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('fails with a DataError for a corrupt JPEG', async () => {
     const dir = freshDir();
     writeFileSync(join(dir, 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0x00, 1, 2, 3]));
-    await expect(loadImageFolder(dir, { width: 2, height: 2 })).rejects.toThrow(/broken\.jpg: cannot decode as JPEG/);
+    await expect(loadImageFolder(dir, { width: 2, height: 2 })).rejects.toThrow(/broken\.jpg: cannot decode as JPEG: the JPEG data is truncated or damaged/);
   });
 
   it('fails on an empty class folder and on images beside class folders', async () => {

@@ -154,6 +154,24 @@ describe('scaling and subsets', () => {
     expect(take(mnist, 7).labels).toEqual(mnist.labels!.subarray(0, 7));
     expect(() => take(mnist, 501)).toThrow(ConfigError);
   });
+
+  it('refuses classes the dataset does not hold (instead of an empty or quietly smaller set), listing the labels it has', () => {
+    expect(() => filterClasses(mnist, [42])).toThrow(ConfigError);
+    expect(() => filterClasses(mnist, [42])).toThrow(/"classes": expected integers among the labels of 'mnist-test' \(0, 1, 2, 3, 4, 5, 6, 7, 8, 9\), got 42/);
+    const threes = filterClasses(mnist, [3]);
+    expect(() => filterClasses(threes, [3, 5])).toThrow(/labels of 'mnist-test' \(3\), got 5/);
+    expect(() => filterClasses(mnist, [2.5])).toThrow(/got 2\.5/);
+    expect(() => filterClasses(mnist, ['3' as unknown as number])).toThrow(/got "3"/);
+    expect(() => filterClasses(mnist, [])).toThrow(/"classes": expected a non-empty array of labels/);
+    expect(() => filterClasses(mnist, 3 as unknown as number[])).toThrow(ConfigError);
+    expect(filterClasses(mnist, [3, 3]).size).toBe(threes.size);
+  });
+
+  it('refuses a binarization that is not one of the three protocols', () => {
+    expect(() => binarize(mnist, null as never)).toThrow(/"binarization.kind": expected 'threshold', 'fixed-stochastic' or 'dynamic', got null/);
+    expect(() => binarize(mnist, { kind: 'Threshold', threshold: 0.5 } as never)).toThrow(/got "Threshold"/);
+    expect(() => binarize(mnist, { kind: 'threshold', threshold: '0.5' } as never)).toThrow(/"threshold": expected a number in \[0, 1\], got "0.5"/);
+  });
 });
 
 /** fnv1a of MNIST test[0:500] after fixed-stochastic binarization with seed 123, computed once. */

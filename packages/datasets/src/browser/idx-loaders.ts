@@ -2,13 +2,14 @@ import { ConfigError } from '@helmholtz/core';
 import type { Dataset } from '../dataset.js';
 import { datasetFromIdx } from '../idx-dataset.js';
 import { checkLoadOptions, type LoadMnistOptions } from '../load-options.js';
+import type { ReadOptions } from '../read-limits.js';
 import { readBytes, type ByteSource } from './read-bytes.js';
 
 /** Reads one IDX source, naming it by its role in messages when it has no name of its own. */
-export type SourceReader = (source: ByteSource, role: 'images' | 'labels') => Promise<{ bytes: Uint8Array; where: string }>;
+export type SourceReader = (source: ByteSource, role: 'images' | 'labels', limits: ReadOptions) => Promise<{ bytes: Uint8Array; where: string }>;
 
-export const browserReader: SourceReader = async (source, role) => {
-  const { bytes, where } = await readBytes(source, role);
+export const browserReader: SourceReader = async (source, role, limits) => {
+  const { bytes, where } = await readBytes(source, role, limits);
   return { bytes, where };
 };
 
@@ -19,7 +20,8 @@ export async function loadIdxPair(
   options: LoadMnistOptions & { split: 'train' | 'test' },
   read: SourceReader,
 ): Promise<Dataset> {
-  const [images, labels] = await Promise.all([read(options.images!, 'images'), read(options.labels!, 'labels')]);
+  const limits: ReadOptions = { maxBytes: options.maxBytes, format: 'idx' };
+  const [images, labels] = await Promise.all([read(options.images!, 'images', limits), read(options.labels!, 'labels', limits)]);
   return datasetFromIdx(images.bytes, labels.bytes, {
     name: `${name}-${options.split}`,
     source: `${description}: IDX files ${images.where}, ${labels.where}`,
@@ -27,6 +29,7 @@ export async function loadIdxPair(
     numClasses: 10,
     imagesLabel: images.where,
     labelsLabel: labels.where,
+    maxBytes: options.maxBytes,
   });
 }
 

@@ -4,6 +4,8 @@ import { ConfigError, DataError } from '@helmholtz/core';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { Dataset } from '../dataset.js';
+import { DEFAULT_MAX_BYTES } from '../max-bytes.js';
+import { withCause } from '../read-limits.js';
 
 export interface LoadImageFolderOptions {
   /** Output width in pixels: every image is resized to width × height. */
@@ -71,9 +73,50 @@ async function listEntries(dir: string): Promise<{ folders: string[]; images: st
   return { folders: sorted(folders), images: sorted(images) };
 }
 
+/**
+ * The decoders' messages, in words. pngjs reports a file that ends early as "There are some
+ * read requests waitng on finished stream" (sic) and a damaged one by the check that failed;
+ * jpeg-js reports "unknown JPEG marker", "SOI not found" or, on some truncated files, a
+ * TypeError from inside its decoder.
+ */
+function decodeProblem(isPng: boolean, bytes: Buffer, message: string): string {
+  if (isPng) {
+    const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+    if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) return 'the file does not start with the PNG signature (it is not a PNG image)';
+    if (/read requests waitng|waiting on finished stream/i.test(message)) return 'the PNG data is truncated: the file ends before its image data does';
+    return 'the PNG data is damaged';
+  }
+  if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return 'the file does not start with the JPEG marker FF D8 (it is not a JPEG image)';
+  if (/limit exceeded/i.test(message)) return 'the image is larger than one image may be decoded (100 megapixels, 512 MB)';
+  return 'the JPEG data is truncated or damaged';
+}
+
+/** The most bytes one decoded RGBA image may take (as `maxBytes` for a data file): 67 megapixels. */
+const MAX_DECODED_IMAGE_BYTES = DEFAULT_MAX_BYTES;
+
+/**
+ * A PNG's IHDR states its size before any pixel is inflated: refuse one whose decoded RGBA
+ * would pass the bound (a few hundred bytes can claim 65535 × 65535 pixels, 17 GB). jpeg-js
+ * bounds JPEGs itself (100 megapixels, 512 MB by default).
+ */
+function checkPngSize(path: string, bytes: Buffer): void {
+  if (bytes.length < 24 || bytes.toString('latin1', 12, 16) !== 'IHDR') return; // the decoder says what is wrong
+  const width = bytes.readUInt32BE(16);
+  const height = bytes.readUInt32BE(20);
+  const decoded = width * height * 4;
+  if (decoded > MAX_DECODED_IMAGE_BYTES) {
+    throw new DataError(
+      path,
+      `the PNG header says ${width} x ${height} pixels, ${decoded} bytes decoded, more than one image may take ` +
+        `(${MAX_DECODED_IMAGE_BYTES} bytes); nothing was decoded`,
+    );
+  }
+}
+
 /** Decodes a PNG or JPEG to 8-bit RGBA (both decoders expand gray and palette images to RGBA). */
 function decodeImage(path: string, bytes: Buffer): RgbaImage {
   const isPng = extname(path).toLowerCase() === '.png';
+  if (isPng) checkPngSize(path, bytes);
   try {
     if (isPng) {
       const png = PNG.sync.read(bytes);
@@ -82,7 +125,8 @@ function decodeImage(path: string, bytes: Buffer): RgbaImage {
     const jpeg = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: true });
     return { width: jpeg.width, height: jpeg.height, data: jpeg.data };
   } catch (e) {
-    throw new DataError(path, `cannot decode as ${isPng ? 'PNG' : 'JPEG'}: ${(e as Error).message}`);
+    const message = (e as Error)?.message ?? String(e);
+    throw withCause(new DataError(path, `cannot decode as ${isPng ? 'PNG' : 'JPEG'}: ${decodeProblem(isPng, bytes, message)} (the decoder said "${message}")`), e);
   }
 }
 

