@@ -198,7 +198,7 @@ export async function toCheckpointArtifacts(
       metadata: toJson(contents.metadata ?? {}, 'metadata', location) as CheckpointMetadata,
       optimizers: optimizerKeys,
       ...(contents.kind === undefined ? {} : { kind: contents.kind }),
-      checksum: { algorithm: 'crc32', weightData: checksumOf(data) },
+      checksum: { algorithm: 'crc32', weightData: checksumOf(data), weightSpecs: specsChecksum(specs) },
     };
     return {
       format: CHECKPOINT_FORMAT,
@@ -249,18 +249,48 @@ export function readCheckpointRecord(artifacts: tf.io.ModelArtifacts, location: 
 }
 
 /**
+ * CRC-32 of the list that cuts the weight data into variables, in order: the UTF-8 JSON of
+ * `[[name, shape, dtype, group], ...]` (group `"model"` when absent). Without it, swapping the
+ * names of two weights of one shape, or reordering the list, would load every byte intact
+ * into the wrong variable.
+ */
+export function specsChecksum(specs: readonly tf.io.WeightsManifestEntry[]): string {
+  const key = JSON.stringify(specs.map((w) => [w.name, w.shape, w.dtype, w.group ?? 'model']));
+  return checksumOf(new TextEncoder().encode(key));
+}
+
+/**
  * Checks the weight data against the CRC-32 the record holds. Version 1 checkpoints carry
  * none and load unverified; from version 2 a missing or malformed checksum is refused, since
  * only an edited manifest lacks it.
  */
-function verifyChecksum(record: CheckpointRecord, buffer: ArrayBuffer, location: string): void {
-  if (record.formatVersion < 2) return;
+function verifyChecksum(
+  record: CheckpointRecord,
+  specs: readonly tf.io.WeightsManifestEntry[],
+  buffer: ArrayBuffer,
+  location: string,
+): void {
+  if (record.formatVersion < 2 && record.checksum === undefined) return;
   const c = record.checksum as Partial<NonNullable<CheckpointRecord['checksum']>> | undefined;
-  if (c === null || typeof c !== 'object' || c.algorithm !== 'crc32' || typeof c.weightData !== 'string') {
+  if (
+    c === null ||
+    typeof c !== 'object' ||
+    c.algorithm !== 'crc32' ||
+    typeof c.weightData !== 'string' ||
+    typeof c.weightSpecs !== 'string'
+  ) {
     throw new CheckpointError(
       location,
-      `expected userDefinedMetadata.helmholtz.checksum to be { algorithm: "crc32", weightData: "<8 hex digits>" } ` +
-        `in a format version ${record.formatVersion} checkpoint, found ${formatValue(c)}`,
+      `expected userDefinedMetadata.helmholtz.checksum to be { algorithm: "crc32", weightData: "<8 hex digits>", ` +
+        `weightSpecs: "<8 hex digits>" } in a format version ${record.formatVersion} checkpoint, found ${formatValue(c)}`,
+    );
+  }
+  const listed = specsChecksum(specs);
+  if (listed !== c.weightSpecs.toLowerCase()) {
+    throw new CheckpointError(
+      location,
+      `the list of weights was changed: its CRC-32 is ${listed}, the manifest recorded ${formatValue(c.weightSpecs)} ` +
+        '(weights renamed, reordered, reshaped or dropped); nothing was loaded',
     );
   }
   const actual = checksumOf(new Uint8Array(buffer));
@@ -306,6 +336,11 @@ export async function restoreFromArtifacts(
   checkConfigChoice(options);
   const record = readCheckpointRecord(artifacts, location);
   const specs = artifacts.weightSpecs ?? [];
+  if (!Array.isArray(specs)) throw new CheckpointError(location, `expected weightSpecs to be an array, found ${formatValue(specs)}`);
+  const wd = artifacts.weightData;
+  if (!(wd === undefined || wd instanceof ArrayBuffer || (Array.isArray(wd) && wd.every((b) => b instanceof ArrayBuffer)))) {
+    throw new CheckpointError(location, `expected weightData to be an ArrayBuffer or an array of them, found ${formatValue(wd)}`);
+  }
   const buffer = joinWeightData(artifacts.weightData);
 
   const located: Located[] = [];
@@ -322,7 +357,7 @@ export async function restoreFromArtifacts(
         '(a truncated or mismatched shard)',
     );
   }
-  verifyChecksum(record, buffer, location);
+  verifyChecksum(record, specs, buffer, location);
 
   const validate =
     options.validateConfig ?? (options.ignoreConfig ? undefined : (saved: JsonValue) => configMismatch(options.config, saved));

@@ -47,10 +47,10 @@ export interface CheckpointRecord {
   /** The model's kind, for checkpoints written by `saveModel` (absent otherwise). */
   kind?: string;
   /**
-   * CRC-32 of the whole weight data, checked by every loader (browser handlers included).
-   * Required from format version 2.
+   * CRC-32 of the whole weight data and of the weight list that cuts it into variables,
+   * checked by every loader (browser handlers included). Required from format version 2.
    */
-  checksum?: { algorithm: 'crc32'; weightData: string };
+  checksum?: { algorithm: 'crc32'; weightData: string; weightSpecs: string };
 }
 
 /** The `model.json` of a checkpoint directory (a tfjs `ModelJSON` with a null topology). */
@@ -82,6 +82,9 @@ export function isCheckpointDtype(dtype: string): dtype is CheckpointDtype {
 
 /** Bytes one manifest entry occupies in the weight data. */
 export function weightByteLength(spec: tf.io.WeightsManifestEntry, location: string): number {
+  if (spec === null || typeof spec !== 'object') {
+    throw new CheckpointError(location, `expected each weight entry to be an object { name, shape, dtype }, found ${JSON.stringify(spec)}`);
+  }
   if (spec.quantization) {
     throw new CheckpointError(location, `weight '${spec.name}' is quantized; Helmholtz checkpoints store full precision`);
   }

@@ -21,8 +21,9 @@ export interface CheckpointEveryOptions {
  * checkpoint is then the last whole epoch, and resuming from it repeats the cut one.
  */
 export function checkpointEvery(options: CheckpointEveryOptions): TrainingCallback {
+  if (options === null || typeof options !== 'object') throw new ConfigError('checkpointEvery options', 'an object { epochs, save, atEnd? }', options);
   const { epochs: every, save, atEnd = false } = options;
-  if (!Number.isInteger(every) || every < 1) throw new ConfigError('checkpointEvery.epochs', 'an integer >= 1', every);
+  if (!Number.isSafeInteger(every) || every < 1) throw new ConfigError('checkpointEvery.epochs', 'an integer >= 1 (and below 2^53)', every);
   if (typeof save !== 'function') throw new ConfigError('checkpointEvery.save', 'a function (epoch, logs) => Promise', save);
   let lastSaved = -1;
   let lastCompleted = -1;

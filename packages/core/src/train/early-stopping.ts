@@ -26,12 +26,13 @@ export interface EarlyStopping extends TrainingCallback {
  * resets at each training start.
  */
 export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
+  if (options === null || typeof options !== 'object') throw new ConfigError('earlyStopping options', 'an object', options);
   const monitor = options.monitor ?? 'loss';
   const patience = options.patience ?? 0;
   const minDelta = options.minDelta ?? 0;
   const mode = options.mode ?? 'min';
   if (typeof monitor !== 'string' || monitor === '') throw new ConfigError('monitor', 'a metric name', monitor);
-  if (!Number.isInteger(patience) || patience < 0) throw new ConfigError('patience', 'an integer >= 0', patience);
+  if (!Number.isSafeInteger(patience) || patience < 0) throw new ConfigError('patience', 'an integer >= 0 (and below 2^53)', patience);
   if (!Number.isFinite(minDelta) || minDelta < 0) throw new ConfigError('minDelta', 'a number >= 0', minDelta);
   if (mode !== 'min' && mode !== 'max') throw new ConfigError('mode', '"min" or "max"', mode);
   const sign = mode === 'min' ? 1 : -1;
@@ -52,7 +53,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
       wait = 0;
     },
     onEpochEnd(epoch: number, logs: EpochLogs, control: TrainingControl) {
-      const value = logs[monitor];
+      const value = Object.hasOwn(logs, monitor) ? logs[monitor] : undefined;
       if (value === undefined) {
         const known = Object.keys(logs).filter((k) => k !== 'epoch');
         throw new ConfigError('monitor', `a metric in the epoch logs (${known.join(', ')})`, monitor);

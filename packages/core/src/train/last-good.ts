@@ -35,7 +35,7 @@ export interface LastGoodTargets {
 }
 
 export function resolveKeepLastGood(options: KeepLastGoodOptions): LastGoodTargets {
-  if (options === null || typeof options !== 'object' || options.params === undefined) {
+  if (options === null || typeof options !== 'object' || options.params === null || typeof options.params !== 'object') {
     throw new ConfigError('keepLastGood', '{ params, optimizers? }: the model\'s parameter tree and its optimizers', options);
   }
   const variables = [...flattenParams(options.params).values()];

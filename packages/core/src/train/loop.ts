@@ -88,8 +88,9 @@ interface Pending {
 }
 
 function checkInteger(field: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(field, `an integer >= ${min}`, value);
+  // Safe integers only: past 2^53 a step counter stops counting.
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(field, `an integer >= ${min} (and below 2^53)`, value);
   }
   return value;
 }
@@ -105,6 +106,8 @@ function checkLosses(losses: unknown): asserts losses is StepLosses {
   for (const [name, value] of Object.entries(losses)) {
     if (name === 'epoch') throw new ConfigError('loss name', 'any name but "epoch" (used by the epoch logs)', name);
     if (value instanceof tf.Tensor) {
+      if (value.isDisposed) throw new ConfigError(`loss "${name}"`, 'a live scalar tensor (this one is disposed)', value);
+      if (value.dtype !== 'float32' && value.dtype !== 'int32' && value.dtype !== 'bool') throw new ConfigError(`loss "${name}"`, 'a float32, int32 or bool tensor', value);
       if (value.rank !== 0) {
         throw new ShapeError(`loss "${name}"`, [], value.shape, 'return a scalar, e.g. tf.mean(...)');
       }
@@ -171,13 +174,24 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
     throw new ConfigError('validation', 'a function (epoch) => { metric: number }', options.validation);
   }
   const callbacks = options.callbacks ?? [];
+  if (!Array.isArray(callbacks)) throw new ConfigError('callbacks', 'an array of callbacks', callbacks);
+  callbacks.forEach((cb, i) => {
+    if (cb === null || typeof cb !== 'object') throw new ConfigError(`callbacks[${i}]`, 'an object of hooks', cb);
+    for (const h of ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd', 'onTrainError'] as const) {
+      if (cb[h] !== undefined && typeof cb[h] !== 'function') throw new ConfigError(`callbacks[${i}].${h}`, 'a function', cb[h]);
+    }
+  });
   const disposeBatch = options.disposeBatch ?? true;
+  if (typeof disposeBatch !== 'boolean') throw new ConfigError('disposeBatch', 'true or false', disposeBatch);
   const { signal } = options;
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw new ConfigError('signal', 'an AbortSignal (controller.signal)', signal);
+  }
   const keep = options.keepLastGood === undefined ? null : resolveKeepLastGood(options.keepLastGood);
 
   let stopReason: string | null = null;
-  const stop = (reason = 'stop requested') => {
-    if (stopReason === null) stopReason = reason;
+  const stop = (reason?: unknown) => {
+    if (stopReason === null) stopReason = typeof reason === 'string' && reason !== '' ? reason : 'stop requested';
   };
   let step = initialStep;
   let epochCompleted = false;
@@ -258,7 +272,11 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
 
       let batch = 0;
       let cut = false;
-      for await (const data of options.batches(epoch)) {
+      const iterable = options.batches(epoch) as unknown;
+      if (iterable === null || (typeof iterable !== 'object' && typeof iterable !== 'string') || (!(Symbol.iterator in Object(iterable)) && !(Symbol.asyncIterator in Object(iterable)))) {
+        throw new ConfigError('batches result', 'an iterable or async iterable of batches', iterable);
+      }
+      for await (const data of iterable as Iterable<B>) {
         let losses: StepLosses;
         try {
           losses = await options.step(data, { epoch, batch, step, stop });

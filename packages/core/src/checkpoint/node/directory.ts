@@ -303,7 +303,8 @@ export function directoryCheckpoint(path: string, options: DirectoryCheckpointOp
     // Sizes first (fromCheckpointFiles names the weights a short shard cuts), then contents.
     const artifacts = fromCheckpointFiles(manifest, shards, location);
     for (const [file, bytes] of shards) {
-      const recorded = manifest.checksums?.shards[file];
+      const sums = manifest.checksums?.shards;
+      const recorded = sums && Object.hasOwn(sums, file) ? sums[file] : undefined;
       if (recorded === undefined) continue;
       const actual = checksumOf(bytes);
       if (actual !== recorded.toLowerCase()) {
