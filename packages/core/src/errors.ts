@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs-core';
+
 /**
  * Typed errors shared by every Helmholtz package. Each message states what was
  * expected, what came, and (where there is one) what to do about it.
@@ -59,8 +61,12 @@ export class ShapeError extends HelmholtzError {
     readonly received: readonly number[],
     hint?: string,
   ) {
+    // A written-out shape reads "expected shape [?, 784]"; a phrase ("a tensor with an axis 3")
+    // reads on its own, and the received value is then named a shape.
+    const phrase = typeof expected === 'string' && !expected.startsWith('[');
     const want = typeof expected === 'string' ? expected : describeShape(expected);
-    super(`${what}: expected shape ${want}, got ${describeShape(received)}${hint ? `. ${hint}` : ''}`);
+    const head = phrase ? `expected ${want}, got shape` : `expected shape ${want}, got`;
+    super(`${what}: ${head} ${describeShape(received)}${hint ? `. ${hint}` : ''}`);
   }
 }
 
@@ -167,13 +173,97 @@ export class NonFiniteLossError extends HelmholtzError {
   }
 }
 
+/** How much of a received value an error message shows. */
+const FORMAT_LIMITS = { items: 8, depth: 2, string: 80, total: 200 };
+
+function withArticle(noun: string): string {
+  return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
+}
+
+function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
+function describeTensor(t: tf.Tensor): string {
+  const disposed = t.isDisposed ? 'disposed ' : '';
+  const kind = t instanceof tf.Variable ? `variable "${t.name}"` : 'tensor';
+  return withArticle(`${disposed}${t.dtype} ${kind} of shape ${describeShape(t.shape)}`);
+}
+
+function formatKey(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key);
+}
+
+function more(shown: number, total: number, unit: string): string[] {
+  return total > shown ? [`... (${count(total, unit)} in all)`] : [];
+}
+
+/** A value as a message shows it: literals as written, everything else by what it is. */
+function formatAt(value: unknown, depth: number, seen: Set<object>): string {
+  switch (typeof value) {
+    case 'string': {
+      const cut = value.length > FORMAT_LIMITS.string;
+      return cut ? `${JSON.stringify(value.slice(0, FORMAT_LIMITS.string))}... (${count(value.length, 'character')})` : JSON.stringify(value);
+    }
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return 'a function';
+  }
+  if (value === null) return 'null';
+  const object = value as object;
+  // Before its fields are walked: a tensor's fields are engine internals (ids, data handles).
+  if (object instanceof tf.Tensor) return describeTensor(object);
+  if (ArrayBuffer.isView(object)) {
+    const length = (object as { length?: number }).length ?? object.byteLength;
+    return `${object.constructor?.name ?? 'TypedArray'}(${length})`;
+  }
+  if (object instanceof ArrayBuffer) return `ArrayBuffer(${object.byteLength} bytes)`;
+  if (seen.has(object)) return '[circular]';
+  const proto = Object.getPrototypeOf(object) as { constructor?: { name?: string } } | null;
+  const className = proto?.constructor?.name;
+  if (Array.isArray(object)) {
+    if (depth >= FORMAT_LIMITS.depth) return object.length === 0 ? '[]' : `[... ${count(object.length, 'item')}]`;
+    seen.add(object);
+    const items = object.slice(0, FORMAT_LIMITS.items).map((v) => formatAt(v, depth + 1, seen));
+    seen.delete(object);
+    return `[${[...items, ...more(items.length, object.length, 'item')].join(', ')}]`;
+  }
+  if (proto === null || proto === Object.prototype || className === 'Object') {
+    const keys = Object.keys(object);
+    if (keys.length === 0) return '{}';
+    if (depth >= FORMAT_LIMITS.depth) return `{... ${count(keys.length, 'key')}}`;
+    seen.add(object);
+    const fields = keys.slice(0, FORMAT_LIMITS.items).map((k) => `${formatKey(k)}: ${formatAt((object as Record<string, unknown>)[k], depth + 1, seen)}`);
+    seen.delete(object);
+    return `{ ${[...fields, ...more(fields.length, keys.length, 'key')].join(', ')} }`;
+  }
+  if (object instanceof Error) return `${withArticle(object.name || 'Error')} (${formatAt(object.message, FORMAT_LIMITS.depth, seen)})`;
+  if (object instanceof Map) return `a Map of ${count(object.size, 'entry', 'entries')}`;
+  if (object instanceof Set) return `a Set of ${count(object.size, 'item')}`;
+  if (object instanceof Date) return `a Date (${Number.isNaN(object.getTime()) ? 'invalid' : object.toISOString()})`;
+  if (object instanceof RegExp) return String(object);
+  return className ? `an instance of ${className}` : Object.prototype.toString.call(object);
+}
+
+/**
+ * A received value for an error message: literals (strings quoted, NaN and Infinity as
+ * themselves), tensors by dtype and shape, typed arrays by length, class instances by class,
+ * and arrays and objects cut after a few entries, so a message never dumps a tensor's internals.
+ */
 export function formatValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  let text: string;
   try {
-    const text = JSON.stringify(value);
-    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+    text = formatAt(value, 0, new Set());
   } catch {
+    // A getter or proxy that throws on inspection.
     return Object.prototype.toString.call(value);
   }
+  return text.length > FORMAT_LIMITS.total ? `${text.slice(0, FORMAT_LIMITS.total - 3)}...` : text;
 }

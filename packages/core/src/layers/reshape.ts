@@ -1,20 +1,28 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError } from '../errors.js';
+import { ConfigError, ShapeError } from '../errors.js';
 
 /**
  * `x` reshaped to `shape`, where at most one entry may be -1 (inferred). Unlike tf.reshape,
  * a size mismatch is a {@link ShapeError} naming `what`.
  */
 export function reshape<R extends tf.Rank = tf.Rank>(x: tf.Tensor, shape: number[], what = 'reshape'): tf.Tensor<R> {
+  if (!Array.isArray(shape)) throw new ConfigError(`${what} target shape`, 'an array of sizes', shape);
   const inferred = shape.filter((d) => d === -1).length;
+  if (inferred > 1 || !shape.every((d) => d === -1 || (Number.isInteger(d) && d >= 0))) {
+    throw new ShapeError(`${what} target shape`, 'non-negative integer sizes and at most one -1', shape);
+  }
   const known = shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
-  const valid =
-    inferred <= 1 &&
-    shape.every((d) => d === -1 || (Number.isInteger(d) && d >= 0)) &&
-    (inferred === 0 ? known === x.size : known > 0 && x.size % known === 0);
-  if (!valid) {
-    const want = `[${shape.map((d) => (d === -1 ? '?' : d)).join(', ')}]`;
-    throw new ShapeError(`${what} input`, `a shape with as many elements as ${want}`, x.shape, `it has ${x.size}`);
+  const target = `[${shape.map((d) => (d === -1 ? '?' : d)).join(', ')}]`;
+  const elements = `It has ${x.size} element${x.size === 1 ? '' : 's'}`;
+  if (inferred === 0 && known !== x.size) {
+    throw new ShapeError(`${what} input`, `${known} element${known === 1 ? '' : 's'} to fill ${target}`, x.shape, elements);
+  }
+  if (inferred === 1 && known === 0) {
+    // Any size would do for the -1 beside a zero-size axis.
+    throw new ShapeError(`${what} target shape`, 'no -1 beside a size of 0 (the inferred size would be ambiguous)', shape);
+  }
+  if (inferred === 1 && x.size % known !== 0) {
+    throw new ShapeError(`${what} input`, `a multiple of ${known} elements to fill ${target}`, x.shape, elements);
   }
   return tf.reshape(x, shape as tf.ShapeMap[R]) as tf.Tensor<R>;
 }

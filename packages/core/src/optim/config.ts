@@ -97,9 +97,22 @@ function booleanOr(field: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
+/**
+ * Checks the value a schedule gives at one step: tf.train takes a negative learning rate (an
+ * ascent), an infinite one or a momentum above 1 without a word, and the weights diverge.
+ */
+export function checkStepHyperparameters(learningRate: number, momentum: number, step: number): void {
+  if (!Number.isFinite(learningRate) || learningRate < 0) {
+    throw new ConfigError('learningRate', `a finite number >= 0 at every step (step ${step})`, learningRate);
+  }
+  if (!Number.isFinite(momentum) || momentum < 0 || momentum > 1) {
+    throw new ConfigError('momentum', `a number in [0, 1] at every step (step ${step})`, momentum);
+  }
+}
+
 /** Checks an {@link OptimizerConfig}, throwing {@link ConfigError} naming the first bad field. */
 export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimizerConfig {
-  if (config === null || typeof config !== 'object') throw new ConfigError('optimizer', 'an object { kind, learningRate, ... }', config);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError('optimizer', 'an object { kind, learningRate, ... }', config);
   if (!KINDS.includes(config.kind)) throw new ConfigError('kind', `one of ${KINDS.join(', ')}`, config.kind);
   const valid = [...COMMON, ...FIELDS[config.kind]];
   for (const key of Object.keys(config)) {
@@ -115,7 +128,7 @@ export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimiz
   }
   if (config.learningRate === undefined) throw new ConfigError('learningRate', 'a number or a schedule', undefined);
   const momentumDefault = config.kind === 'momentum' ? 0.9 : 0;
-  return {
+  const resolved: ResolvedOptimizerConfig = {
     kind: config.kind,
     learningRate: createSchedule(config.learningRate, 'learningRate'),
     momentum: createSchedule(config.momentum ?? momentumDefault, 'momentum'),
@@ -130,4 +143,7 @@ export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimiz
     decoupledWeightDecay: nonNegative('decoupledWeightDecay', config.decoupledWeightDecay),
     excludeBiasesFromDecay: booleanOr('excludeBiasesFromDecay', config.excludeBiasesFromDecay, false),
   };
+  // The first step's values now; later ones when the optimizer reaches them.
+  checkStepHyperparameters(resolved.learningRate(0), resolved.momentum(0), 0);
+  return resolved;
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
 import { paramPaths, type ParamContainer } from '../params/tree.js';
 import { clipByGlobalNorm, clipByValue } from './clipping.js';
-import { resolveOptimizerConfig, type OptimizerConfig, type ResolvedOptimizerConfig } from './config.js';
+import { checkStepHyperparameters, resolveOptimizerConfig, type OptimizerConfig, type ResolvedOptimizerConfig } from './config.js';
 import { lossAndGradients, type LossWithAux, type MinimizeResult } from './loss-and-gradients.js';
 import { applyRule, SLOT_NAMES } from './update-rules.js';
 
@@ -62,6 +62,8 @@ export class ParameterGroupOptimizer {
     // one model instance to the next. A tied variable is listed once.
     const paths = [...paramPaths(variables)].filter(([v]) => v.trainable);
     if (paths.length === 0) throw new ConfigError('variables', 'at least one trainable variable', variables);
+    const disposed = paths.filter(([v]) => v.isDisposed).map(([, p]) => p[0]!);
+    if (disposed.length) throw new ConfigError('variables', 'variables that are still alive (these are disposed)', disposed);
     this.variables = paths.map(([v]) => v);
     this.names = paths.map(([, p]) => p[0]!);
     this.paths = paths.map(([, p]) => p);
@@ -106,7 +108,9 @@ export class ParameterGroupOptimizer {
    * one update. `fn` must be synchronous and return the loss (a scalar), or an object with the
    * loss under `loss` and any auxiliary values beside it (`{ loss, reconstruction, kl }`).
    * Returns the same kind of thing, every tensor owned by the caller and read from before the
-   * update; the gradients are disposed.
+   * update; the gradients are disposed. If `fn` throws, or returns something that is not a live
+   * scalar loss with tensor or number aux values (ShapeError, ConfigError), nothing is updated
+   * and no tensor is left behind, not even those tfjs's tape keeps for the backward pass.
    */
   minimize(fn: () => tf.Tensor): tf.Scalar;
   minimize<A extends LossWithAux>(fn: () => A): MinimizeResult<A>;
@@ -146,6 +150,7 @@ export class ParameterGroupOptimizer {
       if (list[i] !== null) throw new ConfigError('gradient key', `one gradient per variable (${this.names[i]} twice)`, key);
       const v = this.variables[i] as tf.Variable;
       if (!(g instanceof tf.Tensor)) throw new ConfigError(`gradient for ${key}`, 'a tensor', g);
+      if (g.isDisposed) throw new ConfigError(`gradient for ${key}`, 'a tensor that is still alive', g);
       if (g.shape.join(',') !== v.shape.join(',')) throw new ShapeError(`gradient for ${key}`, v.shape, g.shape);
       list[i] = g;
     }
@@ -255,6 +260,8 @@ export class ParameterGroupOptimizer {
       this.step += 1;
       return;
     }
+    const disposed = this.names.filter((_, i) => (this.variables[i] as tf.Variable).isDisposed);
+    if (disposed.length) throw new ConfigError('variables', 'variables that are still alive (these are disposed)', disposed);
     const r = this.resolved;
     const hp = {
       learningRate: r.learningRate(this.step),
@@ -262,6 +269,7 @@ export class ParameterGroupOptimizer {
       t: this.step + 1,
       epsilon: r.epsilon ?? tf.backend().epsilon(),
     };
+    checkStepHyperparameters(hp.learningRate, hp.momentum, this.step);
     tf.tidy(() => {
       let current = present.map((i) => grads[i] as tf.Tensor);
       if (r.clipValue !== undefined) current = clipByValue(current, r.clipValue);

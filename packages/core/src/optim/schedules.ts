@@ -41,6 +41,24 @@ function positive(field: string, value: unknown): number {
   return value;
 }
 
+/** The keys each kind reads; another key (a misspelt `stairCase`) would be ignored silently. */
+const SCHEDULE_KEYS: Record<ScheduleConfig['kind'], readonly string[]> = {
+  constant: ['value'],
+  exponential: ['initial', 'decayRate', 'decaySteps', 'staircase'],
+  step: ['initial', 'factor', 'every'],
+  inverseTime: ['initial', 'decayRate', 'decaySteps'],
+  linear: ['from', 'to', 'steps'],
+  cosine: ['initial', 'steps', 'final'],
+  piecewise: ['boundaries', 'values'],
+};
+
+/** Every entry of a list, holes included: forEach would skip a hole and let `undefined` through. */
+function finiteList(field: string, list: unknown[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < list.length; i++) out.push(finite(`${field}[${i}]`, list[i]));
+  return out;
+}
+
 /**
  * Validates a schedule config and returns its value as a pure function of the step.
  * `field` names the config field in error messages (`learningRate`, `momentum`).
@@ -50,8 +68,18 @@ export function createSchedule(config: ScheduleLike, field = 'schedule'): Schedu
     const value = finite(field, config);
     return () => value;
   }
-  if (config === null || typeof config !== 'object') {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw new ConfigError(field, 'a number or a schedule config { kind, ... }', config);
+  }
+  const known = Object.prototype.hasOwnProperty.call(SCHEDULE_KEYS, config.kind)
+    ? SCHEDULE_KEYS[config.kind as ScheduleConfig['kind']]
+    : undefined;
+  if (known) {
+    for (const key of Object.keys(config)) {
+      if (key !== 'kind' && !known.includes(key)) {
+        throw new ConfigError(`${field}.${key}`, `a known option; a "${config.kind}" schedule takes ${known.join(', ')}`, (config as unknown as Record<string, unknown>)[key]);
+      }
+    }
   }
   switch (config.kind) {
     case 'constant': {
@@ -62,7 +90,8 @@ export function createSchedule(config: ScheduleLike, field = 'schedule'): Schedu
       const initial = finite(`${field}.initial`, config.initial);
       const rate = positive(`${field}.decayRate`, config.decayRate);
       const steps = positive(`${field}.decaySteps`, config.decaySteps);
-      const staircase = config.staircase === true;
+      const staircase = config.staircase ?? false;
+      if (typeof staircase !== 'boolean') throw new ConfigError(`${field}.staircase`, 'a boolean', staircase);
       return (step) => {
         const p = step / steps;
         return initial * rate ** (staircase ? Math.floor(p) : p);
@@ -97,17 +126,17 @@ export function createSchedule(config: ScheduleLike, field = 'schedule'): Schedu
       };
     }
     case 'piecewise': {
-      const { boundaries, values } = config;
-      if (!Array.isArray(boundaries) || !Array.isArray(values) || values.length !== boundaries.length + 1) {
+      if (!Array.isArray(config.boundaries) || !Array.isArray(config.values) || config.values.length !== config.boundaries.length + 1) {
         throw new ConfigError(`${field}.values`, 'one more value than boundaries', config);
       }
+      // Copies: a caller changing its arrays later cannot change the schedule.
+      const boundaries = finiteList(`${field}.boundaries`, config.boundaries);
+      const values = finiteList(`${field}.values`, config.values);
       boundaries.forEach((b, i) => {
-        finite(`${field}.boundaries[${i}]`, b);
         if (i > 0 && b <= (boundaries[i - 1] as number)) {
           throw new ConfigError(`${field}.boundaries`, 'strictly increasing steps', boundaries);
         }
       });
-      values.forEach((v, i) => finite(`${field}.values[${i}]`, v));
       return (step) => {
         let i = 0;
         while (i < boundaries.length && step >= (boundaries[i] as number)) i++;
@@ -125,5 +154,6 @@ export function createSchedule(config: ScheduleLike, field = 'schedule'): Schedu
 
 /** A schedule's value at one step (convenience for {@link createSchedule}). */
 export function scheduleValue(config: ScheduleLike, step: number): number {
+  if (typeof step !== 'number' || !Number.isFinite(step) || step < 0) throw new ConfigError('step', 'a finite number >= 0', step);
   return createSchedule(config)(step);
 }

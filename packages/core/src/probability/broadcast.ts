@@ -21,7 +21,7 @@ export function broadcastShape(what: string, shapes: readonly (readonly number[]
       if (d === current || d === 1) return;
       if (current !== 1) {
         const listed = shapes.map((s) => `[${s.join(', ')}]`).join(', ');
-        throw new ShapeError(what, `shapes that broadcast together (got ${listed})`, shape, 'Each axis, aligned on the right, must be equal or 1.');
+        throw new ShapeError(what, 'shapes that broadcast together', shape, `The shapes are ${listed}; each axis, aligned on the right, must be equal or 1`);
       }
       out[i + offset] = d;
     });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { ShapeError } from '../../src/errors.js';
+import { ConfigError, ShapeError } from '../../src/errors.js';
 import { flatten, reshape, unflatten, upsampleNearest } from '../../src/layers/index.js';
 import { expectAllClose, TEST_BACKENDS, useBackend } from '../../src/testing.js';
 import { expectOnlyReturnedTensors } from './leak-check.js';
@@ -45,5 +45,24 @@ describe.each(TEST_BACKENDS)('upsampling and reshapes on %s', (backend) => {
     expect(() => reshape(x, [-1, -1])).toThrow(ShapeError);
     expect(() => unflatten(f, [7, 7, 64])).toThrow('unflatten input: expected shape [?, 3136], got [2, 60]');
     tf.dispose([x, f, u, r]);
+  });
+
+  it('reshape errors say what size would fit, without "expected shape a shape"', async () => {
+    await useBackend(backend);
+    const x = tf.zeros([2, 3, 4, 5]);
+    expect(() => reshape(x, [7, -1])).toThrow(
+      'reshape input: expected a multiple of 7 elements to fill [7, ?], got shape [2, 3, 4, 5]. It has 120 elements',
+    );
+    expect(() => reshape(x, [6, 7])).toThrow('reshape input: expected 42 elements to fill [6, 7], got shape [2, 3, 4, 5]. It has 120 elements');
+    expect(() => reshape(x, [-1, -1])).toThrow('reshape target shape: expected non-negative integer sizes and at most one -1, got shape [-1, -1]');
+    expect(() => reshape(x, [2.5, -1])).toThrow(ShapeError);
+    expect(() => reshape(x, [0, -1])).toThrow(/ambiguous/);
+    expect(() => reshape(x, 'abc' as never)).toThrow(ConfigError);
+    for (const shape of [[7, -1], [6, 7], [-1, -1], [0, -1]]) {
+      expect(() => reshape(x, shape)).not.toThrow(/expected shape a shape/);
+    }
+    const empty = reshape(tf.zeros([0, 4]), [-1, 2]);
+    expect(empty.shape).toEqual([0, 2]);
+    tf.dispose([x, empty]);
   });
 });
