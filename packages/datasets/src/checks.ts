@@ -9,12 +9,12 @@ export function checkCount(count: number): number {
 
 /** Seeds are integers so the protocol string reproduces the data exactly. */
 export function checkSeed(seed: number): number {
-  if (!Number.isInteger(seed)) throw new ConfigError('seed', 'an integer', seed);
+  if (!Number.isSafeInteger(seed)) throw new ConfigError('seed', 'an integer below 2^53 in size', seed);
   return seed;
 }
 
 export function checkIntegerAtLeast(field: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(field, `an integer >= ${min}`, value);
+  if (!Number.isSafeInteger(value) || value < min) throw new ConfigError(field, `an integer >= ${min} (and below 2^53)`, value);
   return value;
 }
 

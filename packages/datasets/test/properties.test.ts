@@ -14,6 +14,9 @@ import { parseIdx } from '../src/idx.js';
 import { loadMnist } from '../src/node/mnist.js';
 import { readMaybeGzip } from '../src/node/read-bytes.js';
 
+// A fixed seed, so CI runs the same cases every time; FC_SEED=<n> explores others.
+fc.configureGlobal({ seed: Number(process.env['FC_SEED'] ?? 20261123) });
+
 // Every case below ends in a result or a typed error, never another exception; a run longer
 // than RUN_LIMIT_MS fails as a hang. MAX_BYTES is the bound handed to every reader: nothing
 // they return, and no buffer they allocate for inflated data, may exceed it.
@@ -226,8 +229,8 @@ function validBatchOptions(o: Record<string, unknown>): boolean {
   if (!(Number.isInteger(o.batchSize) && (o.batchSize as number) > 0)) return false;
   if (!bool(o.shuffle) || !bool(o.dropRemainder) || !bool(o.oneHot)) return false;
   if (o.layout !== undefined && o.layout !== 'flat' && o.layout !== 'nhwc') return false;
-  if (o.seed !== undefined && !Number.isInteger(o.seed)) return false;
-  if (o.epoch !== undefined && !(Number.isInteger(o.epoch) && (o.epoch as number) >= 0)) return false;
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) return false;
+  if (o.epoch !== undefined && !(Number.isSafeInteger(o.epoch) && (o.epoch as number) >= 0)) return false;
   if (o.shuffle === true && (o.seed === undefined || o.epoch === undefined)) return false;
   return true;
 }
