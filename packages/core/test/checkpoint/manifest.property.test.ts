@@ -763,8 +763,8 @@ describe('checkpoint manifests: arbitrary text and JSON', () => {
     }
   });
 
-  // FAILS until fixed in src: weightSpecs that is not an array, a null entry in it, or weightData
-  // that is not ArrayBuffers throws a TypeError or RangeError (artifacts.ts, format.ts).
+  // Found: weightSpecs that is not an array, a null entry in it, or weightData that is not
+  // ArrayBuffers threw a TypeError or RangeError (artifacts.ts, format.ts).
   it('arbitrary artifacts from any handler (memory, IndexedDB) load or are refused with a typed error', async () => {
     await useBackend('cpu');
     const guard = resourceGuard();
@@ -831,8 +831,8 @@ describe('checkpoint manifests: arbitrary text and JSON', () => {
 describe.each(TEST_BACKENDS)('mutated checkpoints on %s', (backend) => {
   const mutated = fc.record({ saved: checkpointCase, mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) });
 
-  // FAILS until fixed in src: a null entry in a group's weights throws a TypeError (format.ts).
-  it('a mutated manifest or shard gives the loaded checkpoint or a typed error', async () => {
+  /** Saves a generated checkpoint, mutates its manifest and shards, and checks how it loads. */
+  const mutatedProperty = (check: { typed: boolean; values: boolean }, label: string, seed: number) => async () => {
     await useBackend(backend);
     const guard = resourceGuard();
     try {
@@ -846,44 +846,27 @@ describe.each(TEST_BACKENDS)('mutated checkpoints on %s', (backend) => {
             for (const mutation of mutations) mutate(manifest, shards, mutation);
             collectContext = summary(mutations);
             const text = JSON.stringify(manifest);
-            await checkLoadOutcome(saved, c.tree, async () => fromFiles(text, shards), manifest, c.choice, { typed: true, values: false });
-            guard.end('mutated checkpoint');
-          }, 'mutated checkpoint');
+            await checkLoadOutcome(saved, c.tree, async () => fromFiles(text, shards), manifest, c.choice, check);
+            guard.end(label);
+          }, label);
         }),
-        { numRuns: runs(800), seed: SEED + 2 },
+        { numRuns: runs(800), seed },
       );
     } finally {
-      figures[`mutated (typed) ${backend}`] = guard.seen;
+      figures[`${label} ${backend}`] = guard.seen;
     }
-  });
+  };
 
-  // FAILS until fixed in src: a record whose formatVersion reads 1 skips its own CRC-32, so
-  // swapped or corrupted shards load silently (artifacts.ts verifyChecksum).
-  it('a mutated checkpoint that loads holds exactly the saved values, and one refused changes nothing', async () => {
-    await useBackend(backend);
-    const guard = resourceGuard();
-    try {
-      await fc.assert(
-        fc.asyncProperty(mutated, async ({ saved: c, mutations }) => {
-          await withNoLeaks(async () => {
-            guard.begin();
-            const saved = await save(c.tree, c.config, c.metadata, c.shardBytes);
-            const manifest = JSON.parse(saved.manifestText) as Obj;
-            const shards = new Map(saved.shards);
-            for (const mutation of mutations) mutate(manifest, shards, mutation);
-            collectContext = summary(mutations);
-            const text = JSON.stringify(manifest);
-            // Untyped errors are the other property's business: here only the values count.
-            await checkLoadOutcome(saved, c.tree, async () => fromFiles(text, shards), manifest, c.choice, { typed: false, values: true });
-            guard.end('mutated checkpoint values');
-          }, 'mutated checkpoint values');
-        }),
-        { numRuns: runs(800), seed: SEED + 3 },
-      );
-    } finally {
-      figures[`mutated (values) ${backend}`] = guard.seen;
-    }
-  });
+  // Found: a null entry in a group's weights threw a TypeError (format.ts).
+  it('a mutated manifest or shard gives the loaded checkpoint or a typed error', mutatedProperty({ typed: true, values: false }, 'mutated checkpoint', SEED + 2));
+
+  // Found: a record whose formatVersion read 1 skipped its own CRC-32, so swapped or corrupted
+  // shards loaded silently (artifacts.ts verifyChecksum). Untyped errors are the other
+  // property's business: here only the values count.
+  it(
+    'a mutated checkpoint that loads holds exactly the saved values, and one refused changes nothing',
+    mutatedProperty({ typed: false, values: true }, 'mutated checkpoint values', SEED + 3),
+  );
 
   it('a checkpoint whose weight shapes are hostile (2^31 x 2^31, 1e300, NaN) is refused before any large allocation', async () => {
     await useBackend(backend);
@@ -934,8 +917,8 @@ describe.each(TEST_BACKENDS)('mutated checkpoints on %s', (backend) => {
 });
 
 describe('checkpoint directories with generated files', () => {
-  // FAILS until fixed in src: a shard named "constructor", "toString" or "__proto__" finds a
-  // "checksum" on Object.prototype and throws a TypeError (directory.ts readFiles).
+  // Found: a shard named "constructor", "toString" or "__proto__" found a "checksum" on
+  // Object.prototype and threw a TypeError (directory.ts readFiles).
   it('directoryCheckpoint(dir).load() of generated model.json and shard files loads the saved values or refuses with a typed error', async () => {
     await useBackend('cpu');
     const guard = resourceGuard();
@@ -989,9 +972,9 @@ describe('checkpoint directories with generated files', () => {
 });
 
 describe.each(TEST_BACKENDS)('manifest edits the checksum does not cover, on %s', (backend) => {
-  // FAILS until fixed in src (reported): the CRC-32 covers the weight data, not the weight specs
-  // that cut it into variables, so reordering the specs of one group loads every variable with
-  // bytes of another, silently.
+  // Found: the CRC-32 covered the weight data, not the weight specs that cut it into variables,
+  // so reordering the specs of one group loaded every variable with bytes of another, silently
+  // (the record now carries checksum.weightSpecs too).
   it('reordered weight specs never load values other than the saved ones', async () => {
     await useBackend(backend);
     await fc.assert(
@@ -1010,7 +993,7 @@ describe.each(TEST_BACKENDS)('manifest edits the checksum does not cover, on %s'
 });
 
 // Shrunk counterexamples of the properties above, one per bug, so each reads on its own. Each
-// FAILS until the bug it names is fixed in src; the properties pass once all of them are.
+// Regression tests, one per bug the properties found (shrunk counterexamples).
 describe('checkpoint loaders refuse what the properties found with a typed error', () => {
   const tree: TreeSpec = [['w', { leaf: { dtype: 'float32', shape: [2], values: [1.5, -2], trainable: true } }]];
   const refused = async (what: string, fn: () => unknown) => {

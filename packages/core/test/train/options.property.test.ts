@@ -939,10 +939,10 @@ function describeError(error: unknown): string {
 // ---------------------------------------------------------------------------------------------
 
 describe.each(TEST_BACKENDS)('train over arbitrary options on %s', (backend) => {
-  // FAILS until fixed in src (each bug has its own test below): callbacks, batches results,
-  // string or disposed loss tensors and keepLastGood.params null end in TypeErrors or tfjs
-  // errors; stop(reason) keeps any value as the reason and ignores stop(null); earlyStopping
-  // reads a monitor such as "toString" from Object.prototype.
+  // Found bugs, each with its own regression test below: callbacks, batches results, string or
+  // disposed loss tensors and keepLastGood.params null ended in TypeErrors or tfjs errors;
+  // stop(reason) kept any value as the reason and ignored stop(null); earlyStopping read a
+  // monitor such as "toString" from Object.prototype.
   it('resolves with a history that matches the steps, or rejects with a typed error, without leaks or hangs', async () => {
     await useBackend(backend);
     await fc.assert(
@@ -956,8 +956,8 @@ describe.each(TEST_BACKENDS)('train over arbitrary options on %s', (backend) => 
 });
 
 describe('callback factories over arbitrary options', () => {
-  // FAILS until fixed in src: earlyStopping(null) and checkpointEvery(null) throw TypeErrors,
-  // and earlyStopping(5) takes its defaults silently.
+  // Found: earlyStopping(null) and checkpointEvery(null) threw TypeErrors, and earlyStopping(5)
+  // took its defaults silently.
   it('earlyStopping and checkpointEvery return a callback or throw a ConfigError for any options', () => {
     fc.assert(
       fc.property(fc.oneof(wild.earlyOptions, junk), wild.everyOptions, fc.oneof(fc.constant(() => undefined), junk), (early, every, save) => {
@@ -973,7 +973,7 @@ describe('callback factories over arbitrary options', () => {
 });
 
 // Shrunk counterexamples of the properties above, one per bug, so each reads on its own. Each
-// FAILS until the bug it names is fixed in src; the properties pass once all of them are.
+// Regression tests, one per bug the properties found (shrunk counterexamples).
 describe('train and its callbacks refuse what the properties found with a typed error', () => {
   const run = { epochs: 1, batches: () => [1], step: () => ({ loss: 1 }) };
   const refused = async (options: object, type: abstract new (...args: never[]) => Error = ConfigError) => {
