@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs-core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,9 +11,10 @@ import {
   saveCheckpoint,
   toCheckpointArtifacts,
 } from '../../src/checkpoint/index.js';
-import { directoryCheckpoint } from '../../src/checkpoint/node/index.js';
+import { lockDirectory, type HeldLock } from '../../src/checkpoint/node/directory-lock.js';
+import { directoryCheckpoint, nodeFileSystem, type CheckpointFileSystem } from '../../src/checkpoint/node/index.js';
 import { CheckpointError, ConfigError } from '../../src/errors.js';
-import { flattenParams } from '../../src/params/index.js';
+import { createVariable, flattenParams } from '../../src/params/index.js';
 import { Rng } from '../../src/random/index.js';
 import { useBackend } from '../../src/testing.js';
 import { disposeModel, snapshot, tinyModel } from './fixtures.js';
@@ -147,6 +149,77 @@ describe('concurrent saves to one directory', () => {
     await saveCheckpoint(directoryCheckpoint(path, { staleLockMs: 50 }), { params: a.params, config: a.config });
     expect(await readdir(root)).toEqual(['ckpt']);
     disposeModel(a);
+  });
+});
+
+describe('loads while saves run, links and lock takeovers', () => {
+  it('a load that meets a save swapping the directory reads again instead of reporting corruption', async () => {
+    const w = createVariable(tf.zeros([2000]), 'w');
+    const path = join(root, 'ckpt');
+    await saveCheckpoint(directoryCheckpoint(path), { params: { w }, config: {} });
+    let saving = true;
+    const saver = (async () => {
+      for (let i = 1; i <= 60; i++) {
+        w.assign(tf.fill([2000], i));
+        await saveCheckpoint(directoryCheckpoint(path), { params: { w }, config: {}, metadata: { step: i } });
+      }
+      saving = false;
+    })();
+    const target = createVariable(tf.zeros([2000]), 't');
+    let loads = 0;
+    while (saving) {
+      const restored = await loadCheckpoint(directoryCheckpoint(path), { params: { w: target }, config: {} });
+      // Whole: every value is the step the metadata names.
+      const values = new Set(await target.data());
+      expect([...values]).toEqual([restored.metadata.step ?? 0]);
+      loads++;
+    }
+    await saver;
+    expect(loads).toBeGreaterThan(5);
+    tf.dispose([w, target]);
+  }, 60_000);
+
+  it('a symbolic link at the path is refused (a save would replace the link, not its target)', async () => {
+    const a = tinyModel(1);
+    const target = join(root, 'epoch-3');
+    await saveCheckpoint(directoryCheckpoint(target), { params: a.params, config: a.config });
+    const link = join(root, 'latest');
+    await symlink(target, link);
+    await expect(saveCheckpoint(directoryCheckpoint(link), { params: a.params, config: a.config })).rejects.toThrow(
+      /the path is a symbolic link; a save would replace the link, not what it points to/,
+    );
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    // Loading through the link is fine.
+    const b = tinyModel(2);
+    await loadCheckpoint(directoryCheckpoint(link), { params: b.params, config: b.config });
+    expect(snapshot(b.params, flattenParams)).toEqual(snapshot(a.params, flattenParams));
+    [a, b].forEach(disposeModel);
+  });
+
+  it('a waiter does not take over a lock released and taken again between its attempt and its read', async () => {
+    const lockPath = join(root, '.ckpt.lock');
+    const options = { timeoutMs: 300, staleMs: 30_000 };
+    const first = await lockDirectory(nodeFileSystem, lockPath, root, options);
+    // The first holder's lock looks 2 s old (its heartbeat runs every staleMs / 4).
+    const old = new Date(Date.now() - 2000);
+    await utimes(lockPath, old, old);
+    let second: HeldLock | undefined;
+    const racing: CheckpointFileSystem = {
+      ...nodeFileSystem,
+      async readFile(p) {
+        if (p === lockPath && second === undefined) {
+          // Between the waiter's failed create and its read: released, and taken by another save.
+          await first.release();
+          second = await lockDirectory(nodeFileSystem, lockPath, root, options);
+          throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
+        }
+        return nodeFileSystem.readFile(p);
+      },
+    };
+    await expect(lockDirectory(racing, lockPath, root, options)).rejects.toThrow(/still holds .*\.ckpt\.lock after 300 ms/);
+    expect(await second!.stillHeld()).toBe(true);
+    await second!.release();
+    expect(await readdir(root)).toEqual([]);
   });
 });
 

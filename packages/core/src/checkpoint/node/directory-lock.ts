@@ -43,11 +43,17 @@ function parseOwner(bytes: Uint8Array): LockOwner | null {
   return null;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 let tokens = 0;
 
 /** A held lock: `release()` removes it and stops its heartbeat; it is idempotent. */
 export interface HeldLock {
   readonly owner: LockOwner;
+  /** Whether the lock file still names this holder (a holder that hung past staleMs may have lost it). */
+  stillHeld(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -57,9 +63,10 @@ export interface HeldLock {
  * a dead process on this host, or that nobody has touched for `staleMs` (a holder on another
  * host, a pid reused), is stale and taken over.
  *
- * Two waiters that find the same stale lock at the same moment can both take it over; the
- * window is a few milliseconds after a crash, and the swap that follows still never leaves a
- * mix of two checkpoints under the final name.
+ * Taking over renames the lock aside and puts it back if what was moved is not the lock that
+ * was judged stale (a fresh one taken in between). What remains is a window of a few
+ * milliseconds in which a third save can slip in during that put-back; a save therefore checks
+ * that it still holds the lock before it swaps directories.
  */
 export async function lockDirectory(
   fs: CheckpointFileSystem,
@@ -79,21 +86,35 @@ export async function lockDirectory(
   let lastHolder: LockOwner | null = null;
   for (;;) {
     if (await fs.createExclusive(lockPath, bytes)) break;
+    let seen: Uint8Array;
+    try {
+      seen = await fs.readFile(lockPath);
+    } catch (e) {
+      // Released between our attempt and the read: try again at once.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw e;
+    }
+    // The age of what was read, so a lock released and taken again in between looks fresh.
     const held = await fs.stat(lockPath);
-    if (held !== null) {
-      const holder = parseOwner(await fs.readFile(lockPath).catch(() => new Uint8Array()));
-      lastHolder = holder ?? lastHolder;
-      const dead = holder !== null && holder.host === owner.host && !isAlive(holder.pid);
-      const age = Date.now() - held.modifiedMs;
-      // An unreadable lock file older than a second is one whose writer died right after creating it.
-      const broken = holder === null && age > 1000;
-      if (dead || broken || age > options.staleMs) {
-        // Renaming first means two processes cannot both delete a fresh lock taken in between.
-        const aside = `${lockPath}.stale-${owner.token}`;
-        await fs.rename(lockPath, aside).catch(() => undefined);
-        await fs.remove(aside).catch(() => undefined);
-        continue;
+    if (held === null) continue;
+    const holder = parseOwner(seen);
+    lastHolder = holder ?? lastHolder;
+    const dead = holder !== null && holder.host === owner.host && !isAlive(holder.pid);
+    const age = Date.now() - held.modifiedMs;
+    // An unreadable lock file older than a second is one whose writer died right after creating it.
+    const broken = holder === null && age > 1000;
+    if (dead || broken || age > options.staleMs) {
+      const aside = `${lockPath}.stale-${owner.token}`;
+      try {
+        await fs.rename(lockPath, aside);
+      } catch {
+        continue; // someone else took it over first
       }
+      // What was moved may be a fresh lock taken after the read: then it goes back.
+      const moved = await fs.readFile(aside).catch(() => null);
+      if (moved !== null && !sameBytes(moved, seen)) await fs.createExclusive(lockPath, moved).catch(() => false);
+      await fs.remove(aside).catch(() => undefined);
+      continue;
     }
     if (Date.now() >= deadline) {
       const who = lastHolder
@@ -116,6 +137,10 @@ export async function lockDirectory(
   let released = false;
   return {
     owner,
+    async stillHeld() {
+      const holder = parseOwner(await fs.readFile(lockPath).catch(() => new Uint8Array()));
+      return !released && holder?.token === owner.token;
+    },
     async release() {
       if (released) return;
       released = true;

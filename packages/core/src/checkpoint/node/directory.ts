@@ -185,6 +185,13 @@ export function directoryCheckpoint(path: string, options: DirectoryCheckpointOp
     const found = await fs.stat(dir);
     if (found === null || overwrite) return;
     const fix = 'nothing was written (choose another path, or pass overwrite: true to replace it)';
+    if (found.kind === 'symlink') {
+      throw new CheckpointError(
+        location,
+        `the path is a symbolic link; a save would replace the link, not what it points to; ${fix}. ` +
+          'To update the checkpoint it points to, save to that path',
+      );
+    }
     if (found.kind !== 'directory') throw new CheckpointError(location, `a file is at this path, not a checkpoint directory; ${fix}`);
     const entries = await fs.readdir(dir);
     if (entries.length === 0) return;
@@ -212,7 +219,11 @@ export function directoryCheckpoint(path: string, options: DirectoryCheckpointOp
     }
   }
 
-  async function writeAndSwap(manifest: CheckpointJson, shards: { path: string; bytes: Uint8Array }[]): Promise<void> {
+  async function writeAndSwap(
+    manifest: CheckpointJson,
+    shards: { path: string; bytes: Uint8Array }[],
+    held: HeldLock,
+  ): Promise<void> {
     const temp = join(parent, `.${name}.tmp-${uniqueSuffix()}`);
     try {
       await fs.mkdir(temp);
@@ -225,6 +236,13 @@ export function directoryCheckpoint(path: string, options: DirectoryCheckpointOp
       throw wrap(e, location, 'writing the checkpoint failed; the previous checkpoint is unchanged');
     }
 
+    if (!(await held.stillHeld())) {
+      await fs.remove(temp).catch(() => undefined);
+      throw new CheckpointError(
+        location,
+        `another save took over this checkpoint's lock (${lockPath}) while this one was writing; nothing was replaced`,
+      );
+    }
     let aside: string | null = null;
     try {
       if ((await fs.stat(dir)) !== null) {
@@ -257,7 +275,7 @@ export function directoryCheckpoint(path: string, options: DirectoryCheckpointOp
       try {
         await removeLeftovers();
         await checkReplaceable();
-        await writeAndSwap(manifest, shards);
+        await writeAndSwap(manifest, shards, held);
       } finally {
         await held.release();
       }
@@ -273,16 +291,45 @@ export function directoryCheckpoint(path: string, options: DirectoryCheckpointOp
     };
   }
 
-  async function readFiles(): Promise<tf.io.ModelArtifacts> {
-    let text: string;
+  async function readManifestText(): Promise<string> {
     try {
-      text = new TextDecoder().decode(await fs.readFile(join(dir, MANIFEST_FILE)));
+      return new TextDecoder().decode(await fs.readFile(join(dir, MANIFEST_FILE)));
     } catch (e) {
       if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') {
         throw new MissingFile(new CheckpointError(location, `no ${MANIFEST_FILE} found in the directory`));
       }
       throw wrap(e, location, `reading ${MANIFEST_FILE} failed`);
     }
+  }
+
+  /**
+   * Reads the manifest and its shards, then the manifest again: a save that swapped the
+   * directory in between (another process saving while this one loads) changes it, and the
+   * read starts over instead of reporting a mix of two checkpoints as corrupt.
+   */
+  async function readFiles(): Promise<tf.io.ModelArtifacts> {
+    const ATTEMPTS = 5;
+    for (let attempt = 1; ; attempt++) {
+      const text = await readManifestText();
+      let artifacts: tf.io.ModelArtifacts | undefined;
+      let failure: unknown;
+      try {
+        artifacts = await readShards(text);
+      } catch (e) {
+        failure = e;
+      }
+      const again = await readManifestText().catch(() => null);
+      if (again === text) {
+        if (failure !== undefined) throw failure;
+        return artifacts!;
+      }
+      if (attempt === ATTEMPTS) {
+        throw new CheckpointError(location, `the checkpoint was replaced during each of ${ATTEMPTS} reads (saves in quick succession); load again`);
+      }
+    }
+  }
+
+  async function readShards(text: string): Promise<tf.io.ModelArtifacts> {
     const manifest = parseCheckpointJson(text, location);
     const shards = new Map<string, Uint8Array>();
     for (const group of manifest.weightsManifest) {

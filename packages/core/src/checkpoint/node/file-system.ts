@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 
 /**
  * The file operations a checkpoint directory needs. Tests pass a wrapper that fails part
@@ -13,8 +13,11 @@ export interface CheckpointFileSystem {
   /** Removes a file or directory tree; no error if it is absent. */
   remove(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
-  /** What is at `path`: a directory, a file (anything else), or nothing (null). */
-  stat(path: string): Promise<{ kind: 'directory' | 'file'; modifiedMs: number } | null>;
+  /**
+   * What is at `path` itself (a link is not followed): a directory, a symbolic link, a file
+   * (anything else), or nothing (null).
+   */
+  stat(path: string): Promise<{ kind: 'directory' | 'symlink' | 'file'; modifiedMs: number } | null>;
   /**
    * Creates a file only if nothing is at `path` (one atomic step: `open(path, 'wx')`), writes
    * `data` to it and resolves true; resolves false if something was already there.
@@ -59,8 +62,8 @@ export const nodeFileSystem: CheckpointFileSystem = {
   },
   async stat(path) {
     try {
-      const s = await stat(path);
-      return { kind: s.isDirectory() ? 'directory' : 'file', modifiedMs: s.mtimeMs };
+      const s = await lstat(path);
+      return { kind: s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'file', modifiedMs: s.mtimeMs };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
