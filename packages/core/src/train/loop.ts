@@ -117,10 +117,14 @@ function checkLosses(losses: unknown): asserts losses is StepLosses {
   }
 }
 
-/** Reads a group of steps' losses back in one transfer; disposes the tensors. */
-async function readLosses(pending: Pending[]): Promise<Logs[]> {
+/**
+ * Reads a group of steps' losses back in one transfer, with `extra` (a scalar) riding along;
+ * disposes the tensors.
+ */
+async function readLosses(pending: Pending[], extra: tf.Scalar | null = null): Promise<{ logs: Logs[]; extra: number | null }> {
   const tensors: tf.Tensor[] = [];
   for (const p of pending) for (const v of Object.values(p.losses)) if (v instanceof tf.Tensor) tensors.push(v);
+  if (extra !== null) tensors.push(extra);
   let values: ArrayLike<number> = [];
   try {
     if (tensors.length === 1) values = (await (tensors[0] as tf.Tensor).data()) as ArrayLike<number>;
@@ -137,11 +141,19 @@ async function readLosses(pending: Pending[]): Promise<Logs[]> {
     tf.dispose(tensors);
   }
   let k = 0;
-  return pending.map((p) => {
-    const logs: Logs = {};
-    for (const [name, v] of Object.entries(p.losses)) logs[name] = v instanceof tf.Tensor ? (values[k++] as number) : v;
-    return logs;
+  const logs = pending.map((p) => {
+    const out: Logs = {};
+    for (const [name, v] of Object.entries(p.losses)) out[name] = v instanceof tf.Tensor ? (values[k++] as number) : v;
+    return out;
   });
+  return { logs, extra: extra === null ? null : (values[k] as number) };
+}
+
+/** 1 when every float32 variable holds only finite values, else 0; null when there are none. */
+function allFinite(variables: readonly tf.Variable[]): tf.Scalar | null {
+  const floats = variables.filter((v) => v.dtype === 'float32');
+  if (floats.length === 0) return null;
+  return tf.tidy(() => tf.cast(tf.all(tf.stack(floats.map((v) => tf.all(tf.isFinite(v))))), 'float32') as tf.Scalar);
 }
 
 /**
@@ -250,7 +262,9 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
         const group = pending;
         pending = [];
         if (group.length === 0) return;
-        const read = await readLosses(group);
+        // A finite loss says the state before its step was finite, not the one after: whether the
+        // variables are finite now rides along in the same transfer, and decides the snapshot.
+        const { logs: read, extra: variablesFinite } = await readLosses(group, keep ? allFinite(keep.variables) : null);
         for (const [i, p] of group.entries()) {
           const logs = read[i] as Logs;
           for (const [name, value] of Object.entries(logs)) {
@@ -264,7 +278,7 @@ export async function train<B>(options: TrainOptions<B>): Promise<TrainHistory> 
           }
           await emit((cb) => cb.onBatchEnd?.({ epoch, batch: p.batch, step: p.step, logs }, control));
         }
-        if (keep) {
+        if (keep && variablesFinite !== 0) {
           const last = group[group.length - 1] as Pending;
           lastRead = await replace(lastRead, `the last read-back with finite losses, at epoch ${epoch}, batch ${last.batch}`);
         }

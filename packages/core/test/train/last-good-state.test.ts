@@ -106,6 +106,29 @@ function trainModel(model: Model, data: ReturnType<typeof makeData>, epochs: num
 }
 
 describe.each(TEST_BACKENDS)('keepLastGood on %s', (backend) => {
+  it('never keeps a state whose variables are not finite, though the loss that led to it was', async () => {
+    await useBackend(backend);
+    // sqrt(|w|) is 0 at w = 0, a finite loss, but its gradient there is NaN: the first update
+    // makes w NaN, and only the next step's loss shows it.
+    const w = tf.variable(tf.tensor1d([0, 0]), true, `sqrt-${backend}`);
+    const optimizer = createOptimizer({ kind: 'sgd', learningRate: 0.1 }, { w });
+    const error = await withNoLeaks(() =>
+      train({
+        epochs: 1,
+        batches: () => [1, 2, 3],
+        keepLastGood: { params: { w }, optimizers: [optimizer] },
+        step: () => ({ loss: optimizer.minimize(() => tf.sum(tf.sqrt(tf.abs(w))) as tf.Scalar) }),
+      }).catch((e: unknown) => e),
+    );
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    expect((error as NonFiniteLossError).batch).toBe(1);
+    // Back to the start, not to the NaN state after step 1.
+    expect((error as NonFiniteLossError).restoredStep).toBe(0);
+    expect(Array.from(await w.data())).toEqual([0, 0]);
+    optimizer.dispose();
+    w.dispose();
+  });
+
   // The NaN input is the batch of epoch 1, batch 3: global step 9.
   const NAN_STEP = BATCHES_PER_EPOCH + 3;
 
