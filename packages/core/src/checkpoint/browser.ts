@@ -50,6 +50,12 @@ export function downloadCheckpoint(name: string): CheckpointHandler {
     location,
     async save(artifacts) {
       requireGlobal('document', location, NODE_FIX);
+      // tfjs registers the downloads:// router in the module that defines tf.io.browserFiles.
+      // Vite 8's bundler (rolldown) drops that module when none of its exports is used, despite
+      // tfjs-core's sideEffects list; using one keeps the registration in every bundle.
+      if (typeof tf.io.browserFiles !== 'function') {
+        throw new CheckpointError(location, 'this build of @tensorflow/tfjs-core has no tf.io.browserFiles, so no downloads:// handler');
+      }
       return handlerFor(location, 'save').save!(artifacts);
     },
   };
