@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: {"index":"src/index.ts"},
+  // webgpu: the subpath that imports @tensorflow/tfjs-backend-webgpu statically, for browser bundles.
+  entry: { index: 'src/index.ts', webgpu: 'src/webgpu.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

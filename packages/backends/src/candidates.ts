@@ -4,11 +4,18 @@
  * never throws: it returns either what is needed to switch, or the reason it cannot.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describeAdapter, type AdapterDescription, type GpuLike } from './adapter.js';
+import { adapterLabel, describeAdapter, type AdapterDescription, type GpuLike } from './adapter.js';
 import type { ConcreteBackend, Platform } from './choice.js';
 import { describeFailure, fixFor, tryImport, type Importer, type LoadFailure } from './loading.js';
-import { installDawn, NO_ADAPTER_FIX } from './node-webgpu.js';
-import { configureWasmPaths, WASM_PACKAGE, wasmThreads, type WasmModule, type WasmPaths } from './wasm.js';
+import {
+  configureWasmPaths,
+  WASM_FILES,
+  WASM_FILES_LOCATION,
+  WASM_PACKAGE,
+  wasmThreads,
+  type WasmModule,
+  type WasmPaths,
+} from './wasm.js';
 
 export interface LoaderContext {
   importer: Importer;
@@ -36,7 +43,16 @@ export interface Unavailable {
 }
 
 export type CandidateResult = Available | Unavailable;
-export type Loader = (ctx: LoaderContext) => Promise<CandidateResult>;
+
+export interface LoadOptions {
+  /**
+   * Only a hardware WebGPU adapter is of use (auto without allowSoftwareAdapter). node-webgpu
+   * then asks a child process first, and loads Dawn here only if there is such an adapter.
+   */
+  hardwareOnly: boolean;
+}
+
+export type Loader = (ctx: LoaderContext, options: LoadOptions) => Promise<CandidateResult>;
 
 /** The package each backend needs, for messages and the README table. */
 export const BACKEND_PACKAGES: Readonly<Record<ConcreteBackend, readonly string[]>> = {
@@ -51,6 +67,15 @@ export const BACKEND_PACKAGES: Readonly<Record<ConcreteBackend, readonly string[
 
 const WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 
+/** Why auto passes over a software WebGPU adapter; null for a hardware one. */
+export function softwareSkipReason(adapter: AdapterDescription | undefined): string | null {
+  if (!adapter?.software) return null;
+  return (
+    `its WebGPU adapter is ${adapterLabel(adapter)}, a CPU renderer slower than wasm; ` +
+    'auto skips it (choose it explicitly, or pass allowSoftwareAdapter: true)'
+  );
+}
+
 function fromFailure(failure: LoadFailure): Unavailable {
   return { ok: false, reason: describeFailure(failure), fix: fixFor(failure), failure };
 }
@@ -62,7 +87,7 @@ function message(error: unknown): string {
 /** Imports `pkg` unless `tfName` is already registered, then requires the registration. */
 async function importRegistering(ctx: LoaderContext, pkg: string, tfName: string): Promise<Unavailable | null> {
   if (tf.findBackendFactory(tfName)) return null;
-  const imported = await tryImport(ctx.importer, pkg);
+  const imported = await tryImport(ctx.importer, pkg, ctx.platform);
   if (!imported.ok) return fromFailure(imported.failure);
   if (tf.findBackendFactory(tfName)) return null;
   return {
@@ -109,21 +134,39 @@ async function webgpuWith(ctx: LoaderContext, gpu: GpuLike, noAdapterFix: string
   const description = await describeAdapter(adapter);
   const missing = await importRegistering(ctx, WEBGPU_PACKAGE, 'webgpu');
   if (missing) {
-    if (missing.failure) return missing;
+    // In a browser navigator.gpu existed (checked above), so a silent package means two tfjs-cores.
+    if (missing.failure || ctx.platform === 'browser') return missing;
     return {
       ...missing,
       reason: `${WEBGPU_PACKAGE} was imported before navigator.gpu existed, so it registered no "webgpu" backend`,
-      fix: `Do not import ${WEBGPU_PACKAGE} yourself in Node: initBackend('node-webgpu') imports it after installing Dawn`,
+      fix:
+        `In Node do not import ${WEBGPU_PACKAGE} (or @helmholtz/backends/webgpu, which is for browser bundles) ` +
+        "before initBackend('node-webgpu'): it imports the package itself after installing Dawn",
     };
   }
   return { ok: true, tfName: 'webgpu', adapter: description };
 }
 
-const nodeWebgpu: Loader = async (ctx) => {
+const nodeWebgpu: Loader = async (ctx, options) => {
   if (ctx.platform !== 'node') {
     return { ok: false, reason: 'node-webgpu (Dawn) runs only in Node', fix: 'In a browser choose "webgpu"' };
   }
-  const dawn = await installDawn(ctx.importer);
+  // Node-only code (Dawn set-up, the child-process probe): a lazy chunk, out of browser bundles' main file.
+  const dawnSetup = await import('./node-webgpu.js');
+  const { dawnSaid, NO_ADAPTER_FIX } = dawnSetup;
+  if (options.hardwareOnly && !dawnSetup.dawnInstalled()) {
+    // Importing the package loads dawn.node but starts no driver: quiet, and it tells "not installed" apart.
+    const imported = await tryImport(ctx.importer, dawnSetup.DAWN_PACKAGE, 'node');
+    if (!imported.ok) return fromFailure(imported.failure);
+    const probe = await dawnSetup.probeAdapterInChild();
+    if (probe && !probe.ok) return { ok: false, reason: `${probe.reason}${dawnSaid(probe.messages)}`, fix: NO_ADAPTER_FIX };
+    if (probe?.ok && probe.adapter === null) {
+      return { ok: false, reason: `no WebGPU adapter was found${dawnSaid(probe.messages)}`, fix: NO_ADAPTER_FIX };
+    }
+    const software = probe?.ok ? softwareSkipReason(probe.adapter ?? undefined) : null;
+    if (software) return { ok: false, reason: software, fix: 'Choose "node-webgpu" explicitly to use it' };
+  }
+  const dawn = await dawnSetup.installDawn(ctx.importer);
   if (!dawn.ok) return fromFailure(dawn.failure);
   return webgpuWith(ctx, dawn.gpu, NO_ADAPTER_FIX);
 };
@@ -151,15 +194,24 @@ const webgl: Loader = async (ctx) => {
 };
 
 const wasm: Loader = async (ctx) => {
-  const imported = await tryImport<WasmModule>(ctx.importer, WASM_PACKAGE);
+  const imported = await tryImport<WasmModule>(ctx.importer, WASM_PACKAGE, ctx.platform);
   if (!imported.ok) return fromFailure(imported.failure);
   try {
     await configureWasmPaths(imported.module, { platform: ctx.platform, wasmPaths: ctx.wasmPaths });
   } catch (error) {
+    if (/already initialized/i.test(message(error))) {
+      return {
+        ok: false,
+        reason:
+          'an earlier start of the wasm backend failed in this page (or process), and tfjs-backend-wasm keeps the binary ' +
+          'paths it tried first (setWasmPaths throws "already initialized")',
+        fix: 'Pass the right wasmPaths to the first initBackend call that can reach wasm (auto included), and reload',
+      };
+    }
     return {
       ok: false,
       reason: `the wasm binaries could not be located (${message(error)})`,
-      fix: 'Pass initBackend(choice, { wasmPaths }) pointing to a copy of @tensorflow/tfjs-backend-wasm/dist',
+      fix: `Pass initBackend(choice, { wasmPaths }) pointing to where ${WASM_FILES.join(', ')} are served; they are ${WASM_FILES_LOCATION}`,
     };
   }
   if (!tf.findBackendFactory('wasm')) {
@@ -187,9 +239,13 @@ const LOADERS: Readonly<Record<ConcreteBackend, Loader>> = {
 };
 
 /** Runs one backend's loader; an unexpected throw becomes an Unavailable result. */
-export async function loadCandidate(name: ConcreteBackend, ctx: LoaderContext): Promise<CandidateResult> {
+export async function loadCandidate(
+  name: ConcreteBackend,
+  ctx: LoaderContext,
+  options: LoadOptions = { hardwareOnly: false },
+): Promise<CandidateResult> {
   try {
-    return await LOADERS[name](ctx);
+    return await LOADERS[name](ctx, options);
   } catch (error) {
     return { ok: false, reason: `loading failed unexpectedly (${message(error)})`, fix: 'Report this with the stack trace' };
   }

@@ -13,5 +13,5 @@ export {
 export { BACKEND_PACKAGES } from './candidates.js';
 export type { AdapterDescription } from './adapter.js';
 export type { SkippedBackend } from './auto.js';
-export type { Importer } from './loading.js';
+export type { Importer, PreloadedBackend } from './loading.js';
 export type { WasmPaths } from './wasm.js';

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '@helmholtz/core';
-import { adapterLabel } from './adapter.js';
 import { pickFirstAvailable, type AttemptResult } from './auto.js';
-import { loadCandidate, type Available, type LoaderContext } from './candidates.js';
+import { loadCandidate, softwareSkipReason, type Available, type LoaderContext } from './candidates.js';
 import {
   AUTO_ORDER,
   detectPlatform,
@@ -14,8 +13,8 @@ import {
   type Platform,
 } from './choice.js';
 import { float32Of, recordDescription, threadsOf, type BackendDescription } from './describe.js';
-import { defaultImporter, type Importer } from './loading.js';
-import type { WasmPaths } from './wasm.js';
+import { defaultImporter, validatePreloaded, withPreloaded, type Importer, type PreloadedBackend } from './loading.js';
+import { tellingLine, validateWasmPaths, wasmStartFailure, type WasmPaths } from './wasm.js';
 
 export interface InitBackendOptions {
   /**
@@ -24,8 +23,17 @@ export interface InitBackendOptions {
    * and describeBackend flags them as software.
    */
   allowSoftwareAdapter?: boolean;
-  /** Where the wasm binaries are: a directory URL/path ending in '/', or a map per file. */
+  /**
+   * Where the wasm binaries are: a directory URL/path ending in '/', or a map from each of the
+   * three file names to its URL. Needed in a browser app, whose bundler does not copy them.
+   */
   wasmPaths?: WasmPaths;
+  /**
+   * Backend packages the app imported itself, used instead of a dynamic import. A browser bundle
+   * contains an optional peer only when the app imports it by name: for WebGPU,
+   * `import { webgpu } from '@helmholtz/backends/webgpu'` and pass `[webgpu]`.
+   */
+  preloaded?: readonly PreloadedBackend[];
   /** Environment to read HELMHOLTZ_BACKEND from (default: process.env where it exists). */
   env?: Readonly<Record<string, string | undefined>>;
   /** Overrides platform detection (default: Node when `process.versions.node` exists and there is no window). */
@@ -41,20 +49,39 @@ interface Activated {
 }
 
 function contextOf(options: InitBackendOptions): LoaderContext {
+  const preloaded = validatePreloaded(options.preloaded);
   return {
-    importer: options.importer ?? defaultImporter,
+    importer: withPreloaded(options.importer ?? defaultImporter, preloaded),
     platform: options.platform ?? detectPlatform(options.global ?? globalThis),
     global: options.global ?? globalThis,
-    wasmPaths: options.wasmPaths,
+    wasmPaths: validateWasmPaths(options.wasmPaths),
   };
 }
 
-function softwareSkipReason(candidate: Available): string | null {
-  if (!candidate.adapter?.software) return null;
-  return (
-    `its WebGPU adapter is ${adapterLabel(candidate.adapter)}, a CPU renderer slower than wasm; ` +
-    'auto skips it (choose it explicitly, or pass allowSoftwareAdapter: true)'
-  );
+/**
+ * Runs `fn` while keeping a copy of what is printed through console.warn and console.error: a
+ * backend that fails to start says why only there (tfjs catches the error and warns). Everything
+ * is still printed.
+ */
+async function recordingConsole<T>(fn: () => Promise<T>): Promise<{ value: T; printed: string[] }> {
+  const printed: string[] = [];
+  const originals = { warn: console.warn, error: console.error };
+  const wrap =
+    (original: (...args: unknown[]) => void) =>
+    (...args: unknown[]): void => {
+      printed.push(args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '));
+      original.apply(console, args);
+    };
+  const wrappers = { warn: wrap(originals.warn), error: wrap(originals.error) };
+  console.warn = wrappers.warn;
+  console.error = wrappers.error;
+  try {
+    return { value: await fn(), printed };
+  } finally {
+    // Someone else may have replaced them meanwhile: leave theirs in place.
+    if (console.warn === wrappers.warn) console.warn = originals.warn;
+    if (console.error === wrappers.error) console.error = originals.error;
+  }
 }
 
 /** Loads a backend and switches the engine to it. */
@@ -63,34 +90,41 @@ async function activate(
   ctx: LoaderContext,
   skipSoftware: boolean,
 ): Promise<AttemptResult<Activated> & { fix?: string }> {
-  const candidate = await loadCandidate(name, ctx);
+  const candidate = await loadCandidate(name, ctx, { hardwareOnly: skipSoftware });
   if (!candidate.ok) return { ok: false, reason: candidate.reason, fix: candidate.fix };
-  const software = skipSoftware ? softwareSkipReason(candidate) : null;
+  const software = skipSoftware ? softwareSkipReason(candidate.adapter) : null;
   if (software) return { ok: false, reason: software };
-  let switched = false;
-  try {
-    switched = await tf.setBackend(candidate.tfName);
-    if (switched) await tf.ready();
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return { ok: false, reason: `tf.setBackend("${candidate.tfName}") threw (${detail})`, fix: 'See the error above' };
+  const started = await recordingConsole(async () => {
+    try {
+      const switched = await tf.setBackend(candidate.tfName);
+      if (switched) await tf.ready();
+      return { switched, error: null };
+    } catch (error) {
+      return { switched: false, error: error instanceof Error ? error.message : String(error) };
+    }
+  });
+  const { switched, error } = started.value;
+  if (switched) return { ok: true, value: { candidate } };
+  if (name === 'wasm') {
+    return { ok: false, ...wasmStartFailure(error ? [...started.printed, error] : started.printed, ctx) };
   }
-  if (!switched) {
-    return {
-      ok: false,
-      reason: `tf.setBackend("${candidate.tfName}") returned false: the backend's initialisation failed (tfjs logged why)`,
-      fix: 'Read the warning tfjs printed above this error',
-    };
-  }
-  return { ok: true, value: { candidate } };
+  const said = tellingLine(started.printed);
+  return {
+    ok: false,
+    reason: error
+      ? `tf.setBackend("${candidate.tfName}") threw (${error})`
+      : `tf.setBackend("${candidate.tfName}") returned false: the backend's initialisation failed` +
+        (said ? ` (tfjs: ${said})` : ''),
+    fix: 'Choose another backend',
+  };
 }
 
 /** What `auto` would choose, by loading (not switching to) candidates after `failed`. */
 async function autoAlternative(ctx: LoaderContext, failed: ConcreteBackend, allowSoftware: boolean): Promise<string> {
   for (const name of AUTO_ORDER[ctx.platform]) {
     if (name === failed) continue;
-    const candidate = await loadCandidate(name, ctx);
-    if (candidate.ok && (allowSoftware || !softwareSkipReason(candidate))) return `"${name}"`;
+    const candidate = await loadCandidate(name, ctx, { hardwareOnly: !allowSoftware });
+    if (candidate.ok && (allowSoftware || !softwareSkipReason(candidate.adapter))) return `"${name}"`;
   }
   return 'nothing (no backend loads here)';
 }

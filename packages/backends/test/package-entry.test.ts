@@ -47,4 +47,50 @@ describe('@helmholtz/backends entry points', () => {
     expect(result).toMatchObject({ name: 'wasm', threads: 1, sum: [4, 6] });
     expect(result.message).toContain('@tensorflow/tfjs-node is not installed (module not found)');
   });
+
+  it('the webgpu subpath exports the same preloaded module from import and require', () => {
+    const script = `
+      (async () => {
+        const esm = await import('@helmholtz/backends/webgpu');
+        const cjs = require('@helmholtz/backends/webgpu');
+        const shape = (m) => ({ names: Object.keys(m).filter((k) => k !== 'default' && k !== '__esModule').sort(),
+          packageName: m.webgpu.packageName, backendClass: typeof m.webgpu.module.WebGPUBackend });
+        console.log(JSON.stringify({ esm: shape(esm), cjs: shape(cjs) }));
+      })();`;
+    const result = node(['--input-type=commonjs', '-e', script]);
+    const expected = { names: ['webgpu'], packageName: '@tensorflow/tfjs-backend-webgpu', backendClass: 'function' };
+    expect(result).toEqual({ esm: expected, cjs: expected });
+  });
+
+  // Node users without the optional peer must be able to use the main entry: it may not load it.
+  it('the main entry, ESM and CJS, works where @tensorflow/tfjs-backend-webgpu cannot be loaded', () => {
+    const hook = `export async function resolve(specifier, context, next) {
+      if (specifier === '@tensorflow/tfjs-backend-webgpu') {
+        throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' });
+      }
+      return next(specifier, context);
+    }`;
+    const script = `
+      require('node:module').register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+      const loaded = () => Object.keys(require.cache).some((p) => p.includes('tfjs-backend-webgpu'));
+      (async () => {
+        const esm = await import('@helmholtz/backends');
+        const viaImport = (await esm.initBackend('wasm')).name;
+        const subpathImport = await import('@helmholtz/backends/webgpu').then(() => 'loaded', (e) => e.code);
+        const cjs = require('@helmholtz/backends');
+        const viaRequire = (await cjs.initBackend('cpu')).name;
+        const before = loaded();
+        require('@helmholtz/backends/webgpu');
+        console.log(JSON.stringify({ viaImport, subpathImport, viaRequire, before, after: loaded() }));
+      })();`;
+    // The subpath import failing and require.cache gaining the package show the two checks can fail.
+    expect(node(['--input-type=commonjs', '-e', script])).toEqual({
+      viaImport: 'wasm',
+      subpathImport: 'ERR_MODULE_NOT_FOUND',
+      viaRequire: 'cpu',
+      before: false,
+      after: true,
+    });
+  });
 });
+

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { describeAdapter, type GpuLike } from '../src/adapter.js';
 import { loadCandidate, type LoaderContext } from '../src/candidates.js';
-import { installNavigatorGpu } from '../src/node-webgpu.js';
+import { dawnMessages, dawnSaid, installNavigatorGpu, quietVulkanEnv } from '../src/node-webgpu.js';
 
 // Dawn and browsers expose GPUAdapterInfo's fields as prototype getters: JSON.stringify and
 // spreading see nothing, so the description must read each field.
@@ -107,5 +107,33 @@ describe('the browser webgpu loader (injected navigator and importer)', () => {
       const result = await loadCandidate(name, context({ navigator: {} }));
       expect(!result.ok && result.reason).toMatch(/only in Node/);
     }
+  });
+});
+
+describe('keeping Dawn quiet', () => {
+  it('turns off Mesa\'s device-select layer only without a session and when the user does not steer it', () => {
+    expect(quietVulkanEnv({})).toEqual({ NODEVICE_SELECT: '1' });
+    expect(quietVulkanEnv({ XDG_RUNTIME_DIR: '' })).toEqual({ NODEVICE_SELECT: '1' });
+    expect(quietVulkanEnv({ XDG_RUNTIME_DIR: '/run/user/1000' })).toEqual({});
+    expect(quietVulkanEnv({ MESA_VK_DEVICE_SELECT: '10de:2330' })).toEqual({});
+    expect(quietVulkanEnv({ DRI_PRIME: '1' })).toEqual({});
+    expect(quietVulkanEnv({ NODEVICE_SELECT: '0' })).toEqual({});
+  });
+
+  it("reads Dawn's stderr into one message per warning, without locations or the Wayland line", () => {
+    // Captured from a child probe with lavapipe as the only driver, and with no driver at all.
+    const stderr = [
+      'error: XDG_RUNTIME_DIR is invalid or not set in the environment.',
+      'Warning: Vulkan shaderUniform*ArrayDynamicIndexing required.',
+      ' - While initializing adapter (backend=BackendType::Vulkan)',
+      '    at InitializeImpl (/home/runner/work/node-webgpu/node-webgpu/third_party/dawn/src/dawn/native/vulkan/PhysicalDeviceVk.cpp:257)',
+      '',
+      'Warning: vkCreateInstance: Found no drivers!',
+      'Warning: vkCreateInstance: Found no drivers!',
+    ].join('\n');
+    const messages = dawnMessages(stderr);
+    expect(messages).toEqual(['Vulkan shaderUniform*ArrayDynamicIndexing required.', 'vkCreateInstance: Found no drivers!']);
+    expect(dawnSaid(messages)).toBe(' (Dawn: Vulkan shaderUniform*ArrayDynamicIndexing required.; vkCreateInstance: Found no drivers!)');
+    expect(dawnSaid([])).toBe('');
   });
 });
