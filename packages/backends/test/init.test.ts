@@ -3,15 +3,8 @@ import { BackendUnavailableError, ConfigError } from '@helmholtz/core';
 import { describe, expect, it } from 'vitest';
 import { defaultImporter, type Importer } from '../src/loading.js';
 import { describeBackend, initBackend, type BackendChoice } from '../src/index.js';
+import { rejection } from './support/rejection.js';
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Delegates to the real importer except for `pkg`, which throws `error`. */
 function failing(pkg: string, error: Error): Importer {

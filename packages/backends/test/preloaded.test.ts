@@ -4,6 +4,7 @@ import { BackendUnavailableError } from '@helmholtz/core';
 import { describe, expect, it } from 'vitest';
 import type { GpuLike } from '../src/adapter.js';
 import { initBackend, type Importer, type PreloadedBackend } from '../src/index.js';
+import { rejection } from './support/rejection.js';
 
 // A file of its own: the tests below depend on whether a "webgpu" backend factory is registered,
 // and registration cannot be undone.
@@ -23,14 +24,6 @@ const gpu: GpuLike = {
 const page = { navigator: { gpu } };
 const inPage = { platform: 'browser' as const, global: page, importer: bundleWithout, env: {} };
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('webgpu in a bundled page', () => {
   it('without preloaded: "this bundle cannot load it" and the one line to add, never "not installed"', async () => {

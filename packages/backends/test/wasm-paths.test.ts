@@ -5,18 +5,11 @@ import { BackendUnavailableError, ConfigError } from '@helmholtz/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../src/index.js';
 import { wasmStartFailure } from '../src/wasm.js';
+import { rejection } from './support/rejection.js';
 
 // A file of its own: after a failed start, tfjs-backend-wasm refuses new paths for the rest of
 // the process, so nothing else here may need wasm.
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 // What Chromium's console showed for initBackend('wasm') without wasmPaths in a Vite app (dev
 // server and built site alike: both answer index.html for the missing file).
