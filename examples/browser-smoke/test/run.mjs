@@ -3,7 +3,10 @@
 // Chromium on webgpu, webgl and wasm, and compares what each page computed with Node on cpu.
 // Every failure, a missing browser or WebGPU adapter included, exits 1: nothing is skipped.
 //
-//   pnpm --filter @helmholtz/example-browser-smoke test:browser [--backends=webgl,wasm]
+// Then it bundles bundlers/entry.js with esbuild and with webpack, and checks that each bundle
+// starts WebGPU from `@helmholtz/backends/webgpu` and computes what Node does.
+//
+//   pnpm --filter @helmholtz/example-browser-smoke test:browser [--backends=webgl,wasm] [--bundlers=esbuild|none]
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -34,6 +37,8 @@ const CHROMIUM_FLAGS = [
   '--use-angle=swiftshader',
 ];
 const BACKENDS = ['webgpu', 'webgl', 'wasm'];
+const BUNDLERS = ['esbuild', 'webpack'];
+const BUNDLES = join(OUT, 'bundles');
 const MNIST_COUNT = 100;
 // The bound of packages/backends' parity test: relative error, values below FLOOR compared absolutely.
 const TOLERANCE = 1e-4;
@@ -50,16 +55,19 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  let backends = BACKENDS;
+  const chosen = { backends: BACKENDS, bundlers: BUNDLERS };
+  const known = { backends: BACKENDS, bundlers: BUNDLERS };
   // `pnpm test:browser -- --backends=...` passes the `--` through.
   for (const arg of argv.filter((a) => a !== '--')) {
-    const match = /^--backends=(.+)$/.exec(arg);
-    if (!match) fail(`unknown argument '${arg}': the only option is --backends=${BACKENDS.join(',')}`);
-    backends = match[1].split(',');
-    const unknown = backends.filter((b) => !BACKENDS.includes(b));
-    if (unknown.length || backends.length === 0) fail(`--backends takes a comma-separated list of ${BACKENDS.join(', ')}; got '${match[1]}'`);
+    const match = /^--(backends|bundlers)=(.+)$/.exec(arg);
+    if (!match) fail(`unknown argument '${arg}': the options are --backends=${BACKENDS.join(',')} and --bundlers=${BUNDLERS.join(',')} (or none)`);
+    const [, option, value] = match;
+    const list = option === 'bundlers' && value === 'none' ? [] : value.split(',');
+    const unknown = list.filter((b) => !known[option].includes(b));
+    if (unknown.length || (option === 'backends' && list.length === 0)) fail(`--${option} takes a comma-separated list of ${known[option].join(', ')}; got '${value}'`);
+    chosen[option] = list;
   }
-  return { backends };
+  return chosen;
 }
 
 /** Imports a workspace package's build, saying what to do when it is not built. */
@@ -104,7 +112,7 @@ async function writeMnistFixture(datasetsPackageJson) {
 }
 
 async function nodeReference(modules) {
-  const { tf, backends, core, coreNode, datasets, network } = modules;
+  const { tf, backends, core, coreNode, datasets, network, bundledDense } = modules;
   await backends.initBackend('cpu');
   const before = tf.memory().numTensors;
 
@@ -133,6 +141,8 @@ async function nodeReference(modules) {
   const checkpoint = { params: await network.readParams(saved), sample: await network.sampleFromState(saved, state), metadata };
   core.disposeParams(saved);
 
+  const bundled = await bundledDense.denseForward('node/bundled');
+
   const leaked = tf.memory().numTensors - before;
   if (leaked !== 0) fail(`the Node reference left ${leaked} tensors behind`);
   // A zero gradient or an update that moves nothing would make the comparisons pass trivially.
@@ -142,7 +152,7 @@ async function nodeReference(modules) {
   for (const [path, values] of Object.entries(trainedParams)) {
     if (testing.maxRelativeError(values, initialParams[path], FLOOR) < 1e-4) fail(`one SGD step left ${path} unchanged in Node: the training comparison would prove nothing`);
   }
-  return { mnist, forward, train: { loss: trained.loss, steps: trained.steps, params: trainedParams }, checkpoint };
+  return { mnist, forward, train: { loss: trained.loss, steps: trained.steps, params: trainedParams }, checkpoint, bundled };
 }
 
 /** Loads the two files the page downloaded, as tf.io.browserFiles would in a page, in Node. */
@@ -259,6 +269,18 @@ async function compare(modules, backend, run, reference) {
   return errors;
 }
 
+/** The comparisons of one bundled page (bundlers/entry.js) against Node; returns the error. */
+function compareBundled(bundler, run, reference) {
+  const { result, consoleErrors } = run;
+  if (run.warnings.length) fail(`${bundler} warned while bundling:\n    ${run.warnings.join('\n    ')}`);
+  if (consoleErrors.length) fail(`the page logged ${consoleErrors.length} error(s):\n    ${consoleErrors.join('\n    ')}`);
+  if (result.error) fail(`the page did not run: ${result.error}`);
+  if (result.name !== 'webgpu' || result.tfBackend !== 'webgpu') fail(`expected backend 'webgpu' to be active, the page reports ${JSON.stringify(result.name)} (tf ${JSON.stringify(result.tfBackend)})`);
+  if (!result.adapter) fail('webgpu started without an adapter description: describeBackend().adapter is null');
+  if (result.leaked !== 0) fail(`the dense forward pass changed tf.memory().numTensors by ${result.leaked} (a leak)`);
+  return close(result.output, reference.bundled, 'dense forward pass');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Serving and driving the browser.
 
@@ -271,7 +293,10 @@ const TYPES = {
   '.wasm': 'application/wasm',
 };
 
-/** Serves dist/ at / and out/fixtures/ at /fixtures/ on a free localhost port (a secure context: WebGPU needs one). */
+/**
+ * Serves dist/ at /, out/fixtures/ at /fixtures/ and out/bundles/ at /bundles/ on a free
+ * localhost port (a secure context: WebGPU needs one).
+ */
 async function serve() {
   const missing = [];
   const server = createServer(async (req, res) => {
@@ -282,7 +307,8 @@ async function serve() {
       res.writeHead(400).end();
       return;
     }
-    const [root, rest] = path.startsWith('/fixtures/') ? [FIXTURES, path.slice('/fixtures/'.length)] : [DIST, path === '/' ? 'index.html' : path.slice(1)];
+    const mounted = [['/fixtures/', FIXTURES], ['/bundles/', BUNDLES]].find(([prefix]) => path.startsWith(prefix));
+    const [root, rest] = mounted ? [mounted[1], path.slice(mounted[0].length)] : [DIST, path === '/' ? 'index.html' : path.slice(1)];
     const file = resolve(root, rest);
     if (!file.startsWith(root + sep)) {
       res.writeHead(403).end();
@@ -353,9 +379,37 @@ async function runPage(browser, origin, backend, judge) {
   }
 }
 
-function printTable(rows) {
-  const header = ['backend', 'adapter / device', 'max rel. error', 'worst comparison', 'page ms', 'total ms', 'result'];
-  const lines = [header, ...rows.map((r) => [r.backend, r.device, r.error, r.worst, r.pageMs, r.ms, r.status])];
+/**
+ * Opens one bundle's page (out/bundles/<bundler>/index.html) in a fresh context, waits for
+ * `window.__bundled` and screenshots it. The comparison is the caller's.
+ */
+async function runBundledPage(browser, origin, bundler) {
+  const start = performance.now();
+  const context = await browser.newContext({ viewport: { width: 900, height: 400 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`console.error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  try {
+    await page.goto(`${origin}/bundles/${bundler}/index.html`);
+    try {
+      await page.waitForFunction(() => window.__bundled !== undefined, null, { timeout: PAGE_TIMEOUT_MS, polling: 100 });
+    } catch (error) {
+      const errors = consoleErrors.length ? `; it logged: ${consoleErrors.join(' | ')}` : '';
+      fail(`the ${bundler} page did not finish within ${PAGE_TIMEOUT_MS / 1000} s (${error.message.split('\n')[0]})${errors}`);
+    }
+    const result = await page.evaluate(() => window.__bundled);
+    await page.screenshot({ path: join(OUT, `screenshot-${bundler}.png`) });
+    return { result, consoleErrors, ms: elapsed(start) };
+  } finally {
+    await context.close();
+  }
+}
+
+function printTable(header, lines) {
+  lines = [header, ...lines];
   const widths = header.map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));
   const format = (l) => l.map((c, i) => String(c).padEnd(widths[i])).join('  ');
   console.log(`\n${format(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
@@ -364,7 +418,7 @@ function printTable(rows) {
 
 async function main() {
   const started = performance.now();
-  const { backends } = parseArgs(process.argv.slice(2));
+  const { backends, bundlers } = parseArgs(process.argv.slice(2));
   if (!existsSync(CHROMIUM)) {
     fail(`${CHROMIUM} is missing. Install Debian's Chromium (apt-get install -y chromium; scripts/setup does it). This test never downloads a browser.`);
   }
@@ -376,6 +430,7 @@ async function main() {
     testing: await importBuilt('@helmholtz/core/testing'),
     datasets: await importBuilt('@helmholtz/datasets'),
     network: await import('../src/network.js'),
+    bundledDense: await import('../bundlers/dense.js'),
   };
   ({ testing } = modules);
   const { chromium } = await import('playwright-core');
@@ -396,6 +451,20 @@ async function main() {
   }
   const buildMs = elapsed(t);
 
+  // Bundled before Chromium starts, so one server and one browser serve every page. A bundler
+  // that fails is reported with the others, after the Vite pages have run.
+  const { bundleWithEsbuild, bundleWithWebpack } = await import('../bundlers/build.mjs');
+  const bundle = { esbuild: bundleWithEsbuild, webpack: bundleWithWebpack };
+  const bundled = [];
+  for (const bundler of bundlers) {
+    t = performance.now();
+    try {
+      bundled.push({ bundler, warnings: await bundle[bundler](join(BUNDLES, bundler)), buildMs: elapsed(t) });
+    } catch (error) {
+      bundled.push({ bundler, failure: new SmokeFailure(`bundling failed: ${error.message}`), buildMs: elapsed(t) });
+    }
+  }
+
   const { server, origin, missing } = await serve();
   t = performance.now();
   let browser;
@@ -406,6 +475,7 @@ async function main() {
   }
   const launchMs = elapsed(t);
   const rows = [];
+  const bundlerRows = [];
   const failures = [];
   try {
     for (const backend of backends) {
@@ -427,15 +497,34 @@ async function main() {
         rows.push({ backend, device: '-', error: '-', worst: '-', pageMs: run?.pageMs?.toFixed(0) ?? '-', ms: run?.ms?.toFixed(0) ?? '-', status: 'FAILED' });
       }
     }
+    for (const b of bundled) {
+      let run;
+      try {
+        if (b.failure) throw b.failure;
+        run = await runBundledPage(browser, origin, b.bundler);
+        const error = compareBundled(b.bundler, { ...run, warnings: b.warnings }, reference);
+        const a = run.result.adapter;
+        bundlerRows.push([b.bundler, `${a.vendor} ${a.architecture}${a.software ? ' (software)' : ''}`, error.toExponential(2), b.buildMs.toFixed(0), run.ms.toFixed(0), 'ok']);
+      } catch (error) {
+        const message = error instanceof SmokeFailure ? error.message : `${error.name}: ${error.message}`;
+        failures.push(`${b.bundler} bundle: ${message}`);
+        bundlerRows.push([b.bundler, '-', '-', b.buildMs.toFixed(0), run?.ms?.toFixed(0) ?? '-', 'FAILED']);
+      }
+    }
   } finally {
     await browser.close();
     server.closeAllConnections();
     server.close();
   }
   if (missing.length) failures.push(`the server had no file for ${missing.join(', ')}`);
-  printTable(rows);
+  printTable(
+    ['backend', 'adapter / device', 'max rel. error', 'worst comparison', 'page ms', 'total ms', 'result'],
+    rows.map((r) => [r.backend, r.device, r.error, r.worst, r.pageMs, r.ms, r.status]),
+  );
+  if (bundlerRows.length) printTable(['bundle (webgpu, dense layer)', 'adapter', 'max rel. error', 'build ms', 'page ms', 'result'], bundlerRows);
   console.log(
     `\nNode reference ${referenceMs.toFixed(0)} ms, vite build ${buildMs.toFixed(0)} ms, Chromium start ${launchMs.toFixed(0)} ms, ` +
+      `bundles ${bundled.map((b) => `${b.bundler} ${b.buildMs.toFixed(0)} ms`).join(', ') || 'none'}, ` +
       `total ${(elapsed(started) / 1000).toFixed(1)} s. Bound: ${TOLERANCE} relative (floor ${FLOOR}); pixels and checkpoint values bit for bit. Screenshots: ${join(OUT, 'screenshot-<backend>.png')}`,
   );
   if (failures.length) fail(`${failures.length} failure(s):\n  ${failures.join('\n  ')}`);
