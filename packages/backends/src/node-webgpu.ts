@@ -132,9 +132,15 @@ export type AdapterProbe =
   | { ok: true; adapter: AdapterDescription | null; messages: string[] }
   | { ok: false; reason: string; messages: string[] };
 
+const PROBE_TIMEOUT_MS = 30_000;
+/** Set in the probe's environment: a process that has it never starts another probe. */
+const PROBE_MARK = 'HELMHOLTZ_DAWN_PROBE';
+
 // Run by `node --input-type=module -e`; argv[1] is the URL of the `webgpu` package's entry.
 // It prints one JSON line and exits at once: a live Dawn instance keeps a process running.
 const PROBE_SCRIPT = `
+// A probe orphaned by a parent that died while Dawn hangs must not live on.
+setTimeout(() => process.exit(3), ${PROBE_TIMEOUT_MS - 5000}).unref();
 const { create } = await import(process.argv[1]);
 const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
 let info = adapter ? adapter.info : null;
@@ -147,7 +153,6 @@ const out = info === null ? null : {
 process.stdout.write(JSON.stringify({ adapter: out }) + '\\n', () => process.exit(0));
 `;
 
-const PROBE_TIMEOUT_MS = 30_000;
 
 /**
  * Dawn's and the loader's messages, one per warning: the first line of each "Warning: ..." or
@@ -179,10 +184,16 @@ async function dawnEntryUrl(): Promise<string | null> {
   }
 }
 
-/** False where process.execPath is not a plain Node that runs `-e` (Electron, Bun, Deno, a single-executable app). */
+/**
+ * False where process.execPath is not a plain Node that runs `-e` (Electron, NW.js, Bun, Deno, a
+ * single-executable or pkg app), or where this process is itself a probe.
+ */
 async function childNodeAvailable(): Promise<boolean> {
   const versions = process.versions as Record<string, string | undefined>;
-  if (versions.electron || versions.bun || versions.deno) return false;
+  if (versions.electron || versions.bun || versions.deno || versions.nw) return false;
+  // Packaged apps (vercel/pkg) would start themselves again instead of running the probe; the
+  // mark stops any runtime that does the same from probing without end.
+  if ((process as { pkg?: unknown }).pkg !== undefined || process.env[PROBE_MARK] !== undefined) return false;
   try {
     const sea = (await importNodeBuiltin('node:sea')) as { isSea?: () => boolean };
     return !sea.isSea?.();
@@ -205,12 +216,12 @@ export function probeAdapterInChild(): Promise<AdapterProbe | null> {
     const { execFile } = (await importNodeBuiltin('node:child_process')) as typeof import('node:child_process');
     // NODE_OPTIONS could --require an app's preloads into the probe; the probe needs none.
     const { NODE_OPTIONS: _dropped, ...inherited } = process.env;
-    const env = { ...inherited, ...quietVulkanEnv(process.env) };
+    const env = { ...inherited, ...quietVulkanEnv(process.env), [PROBE_MARK]: '1' };
     return new Promise<AdapterProbe | null>((resolve) => {
-      execFile(
+      const run = () => execFile(
         process.execPath,
         ['--input-type=module', '-e', PROBE_SCRIPT, entry],
-        { env, timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', windowsHide: true },
+        { env, timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 16 * 1024 * 1024 },
         (error, stdout, stderr) => {
           const messages = dawnMessages(String(stderr));
           const line = String(stdout).trim().split('\n').at(-1) ?? '';
@@ -231,7 +242,9 @@ export function probeAdapterInChild(): Promise<AdapterProbe | null> {
             resolve(null);
             return;
           }
-          const how = err?.killed
+          const how = err?.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
+            ? 'printed more than 16 MiB'
+            : err?.killed
             ? `did not answer within ${PROBE_TIMEOUT_MS / 1000} s`
             : err?.signal
               ? `was killed by ${String(err.signal)}`
@@ -241,6 +254,13 @@ export function probeAdapterInChild(): Promise<AdapterProbe | null> {
           resolve({ ok: false, reason: `the WebGPU adapter probe (Dawn in a child process) ${how}`, messages });
         },
       );
+      try {
+        run();
+      } catch {
+        // A child cannot be started here at all (Node's permission model without
+        // --allow-child-process): probe in-process instead.
+        resolve(null);
+      }
     });
   })();
   const pending = probed;
