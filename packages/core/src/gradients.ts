@@ -11,7 +11,6 @@
 // first engine made becomes the global one. Loaded in this order, the global engine is the
 // installed package's, whatever its version, and the inlined copy only registers gradients.
 import '@tensorflow/tfjs-core';
-// With its extension: webpack resolves the browser build's imports fully specified.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 
 export const GRADIENTS_REGISTERED = true;
