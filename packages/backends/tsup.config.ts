@@ -1,3 +1,4 @@
+import { copyFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -13,4 +14,7 @@ export default defineConfig({
   // tfjs-core is a peer: bundling it would split the kernel registry. Backend packages and Dawn
   // stay imports so each loads only when chosen.
   external: [/^@tensorflow\//, /^@helmholtz\//, 'webgpu'],
+  // The file wasm threads start their workers from (src/wasm-threads.ts): plain CommonJS, copied
+  // as it is so it sits next to the chunk that resolves it.
+  onSuccess: async () => copyFileSync('src/wasm-thread-worker.cjs', 'dist/wasm-thread-worker.cjs'),
 });

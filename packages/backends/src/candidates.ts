@@ -12,6 +12,7 @@ import {
   WASM_FILES,
   WASM_FILES_LOCATION,
   WASM_PACKAGE,
+  wasmBackendCreated,
   wasmThreads,
   type WasmModule,
   type WasmPaths,
@@ -23,6 +24,8 @@ export interface LoaderContext {
   /** Where `navigator` is looked up (globalThis unless a test injects one). */
   global: object;
   wasmPaths?: WasmPaths | undefined;
+  /** Threads for the wasm backend (undefined: every core in Node, tfjs's choice in a browser). */
+  wasmThreads?: number | undefined;
 }
 
 export interface Available {
@@ -222,6 +225,14 @@ const wasm: Loader = async (ctx) => {
     };
   }
   const module = imported.module;
+  if (ctx.platform === 'node') {
+    // Node-only code (worker_threads, vm): a lazy chunk, out of browser bundles' main file.
+    const threaded = await import('./wasm-threads.js');
+    await threaded.prepareWasmThreads(module, ctx.wasmThreads ?? (await threaded.defaultWasmThreads()));
+  } else if (ctx.wasmThreads !== undefined && !wasmBackendCreated()) {
+    // In a page tfjs decides whether threads run (cross-origin isolation); this sets how many.
+    (module as { setThreadsCount?: (n: number) => void }).setThreadsCount?.(ctx.wasmThreads);
+  }
   return { ok: true, tfName: 'wasm', threads: () => wasmThreads(module) };
 };
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterDescription } from './adapter.js';
 import type { SkippedBackend } from './auto.js';
+import { wasmThreading } from './wasm.js';
 import { detectPlatform, type BackendChoice, type ConcreteBackend, type Platform } from './choice.js';
 
 export interface BackendDescription {
@@ -19,8 +20,12 @@ export interface BackendDescription {
   software: boolean;
   /** Whether float32 values are stored and computed in full float32. */
   float32: { exact: boolean; note: string };
-  /** Threads the backend computes with; null where the backend does not say (GPU, TensorFlow C++). */
-  threads: { count: number | null; note: string };
+  /**
+   * Threads the backend computes with (`count`; null where the backend does not say: GPU,
+   * TensorFlow C++), the threads asked for (`requested`, wasm only), and `fallback`: why fewer
+   * run than were asked for (null when they run as asked).
+   */
+  threads: { count: number | null; requested: number | null; fallback: string | null; note: string };
   /** For `auto`: the candidates tried before this one, and why each was skipped. */
   skipped: SkippedBackend[];
 }
@@ -60,25 +65,36 @@ export function float32Of(name: ConcreteBackend): BackendDescription['float32'] 
 }
 
 export function threadsOf(name: ConcreteBackend, reported?: () => number | null): BackendDescription['threads'] {
+  const plain = (count: number | null, note: string) => ({ count, requested: null, fallback: null, note });
   switch (name) {
     case 'cpu':
-      return { count: 1, note: 'the cpu backend runs in JavaScript on the calling thread' };
-    case 'wasm': {
-      const multithread = flag('WASM_HAS_MULTITHREAD_SUPPORT');
-      const count = reported?.() ?? (multithread ? null : 1);
-      return {
-        count,
-        note: multithread
-          ? `XNNPACK thread pool (WASM_HAS_MULTITHREAD_SUPPORT), ${count ?? 'unknown'} threads`
-          : 'single-threaded: no wasm threads here (Node, or a page without cross-origin isolation)',
-      };
-    }
+      return plain(1, 'the cpu backend runs in JavaScript on the calling thread');
+    case 'wasm':
+      return wasmThreadsOf(reported);
     case 'node':
     case 'node-gpu':
-      return { count: null, note: "TensorFlow C++'s own thread pools (by default one thread per core)" };
+      return plain(null, "TensorFlow C++'s own thread pools (by default one thread per core)");
     default:
-      return { count: null, note: 'computes on the GPU' };
+      return plain(null, 'computes on the GPU');
   }
+}
+
+function wasmThreadsOf(reported?: () => number | null): BackendDescription['threads'] {
+  const asked = wasmThreading();
+  const count = reported?.() ?? null;
+  const requested = asked?.requested ?? null;
+  const fallback = asked?.fallback ?? null;
+  if (count !== null && count > 1) {
+    return { count, requested, fallback, note: `XNNPACK thread pool of ${count} threads (threaded SIMD build)` };
+  }
+  const why =
+    fallback ??
+    (requested === 1
+      ? 'one thread was requested'
+      : flag('WASM_HAS_MULTITHREAD_SUPPORT') === false && detectPlatform() === 'browser'
+        ? 'no wasm threads in this page (it is not cross-origin isolated)'
+        : 'the backend reports one thread');
+  return { count: count ?? 1, requested, fallback, note: `single-threaded: ${why}` };
 }
 
 function nameOf(tfName: string, platform: Platform): ConcreteBackend | null {

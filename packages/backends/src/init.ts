@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError } from '@helmholtz/core';
+import { BackendUnavailableError, ConfigError } from '@helmholtz/core';
 import { pickFirstAvailable, type AttemptResult } from './auto.js';
 import { loadCandidate, softwareSkipReason, type Available, type LoaderContext } from './candidates.js';
 import {
@@ -29,6 +29,13 @@ export interface InitBackendOptions {
    */
   wasmPaths?: WasmPaths;
   /**
+   * Threads for the wasm backend. In Node the default is every core (`os.availableParallelism()`):
+   * the threaded SIMD build runs with that many XNNPACK threads, and 1 keeps tfjs's
+   * single-threaded build. In a browser tfjs runs threads only on a cross-origin isolated page;
+   * this sets how many. Fixed once the backend has started in a process or page.
+   */
+  threads?: number;
+  /**
    * Backend packages the app imported itself, used instead of a dynamic import. A browser bundle
    * contains an optional peer only when the app imports it by name: for WebGPU,
    * `import { webgpu } from '@helmholtz/backends/webgpu'` and pass `[webgpu]`.
@@ -44,6 +51,12 @@ export interface InitBackendOptions {
   global?: object;
 }
 
+function validateThreads(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 256) return value;
+  throw new ConfigError('threads', 'a whole number of threads from 1 to 256 (or leave it out for every core)', value);
+}
+
 interface Activated {
   candidate: Available;
 }
@@ -55,6 +68,7 @@ function contextOf(options: InitBackendOptions): LoaderContext {
     platform: options.platform ?? detectPlatform(options.global ?? globalThis),
     global: options.global ?? globalThis,
     wasmPaths: validateWasmPaths(options.wasmPaths),
+    wasmThreads: validateThreads(options.threads),
   };
 }
 

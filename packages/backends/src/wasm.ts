@@ -75,7 +75,24 @@ export async function configureWasmPaths(
   return typeof paths === 'string' ? paths : paths === undefined ? undefined : JSON.stringify(paths);
 }
 
-/** The wasm backend's XNNPACK thread count once it is running (1 in Node: threads are off there). */
+/** Threads the wasm backend was asked for in this process, and why fewer run when they do. */
+export interface WasmThreading {
+  requested: number;
+  /** Why the backend runs on fewer threads than requested; null when it runs as asked. */
+  fallback: string | null;
+}
+
+let threading: WasmThreading | null = null;
+
+export function wasmThreading(): WasmThreading | null {
+  return threading;
+}
+
+export function recordWasmThreading(value: WasmThreading): void {
+  threading = value;
+}
+
+/** The wasm backend's XNNPACK thread count once it is running. */
 export function wasmThreads(wasm: WasmModule): number | null {
   try {
     return wasm.getThreadsCount?.() ?? null;

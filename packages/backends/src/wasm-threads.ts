@@ -1,0 +1,294 @@
+/**
+ * tfjs-backend-wasm's threaded SIMD build in Node.
+ *
+ * tfjs turns wasm threads off in Node (its WASM_HAS_MULTITHREAD_SUPPORT flag says false there):
+ * it would start Emscripten's workers from a Blob URL, which worker_threads refuse. The package
+ * ships everything else the threaded build needs, so this module starts it the way Node can:
+ *
+ * - the Emscripten factory (`wasm-out/tfjs-backend-wasm-threaded-simd.js`) is compiled here with
+ *   its own `require`, `global` and `Worker`, so nothing it sets leaks into the process globals;
+ * - its workers start from a file, dist/wasm-thread-worker.cjs, which runs tfjs's worker source;
+ * - XNNPACK sizes its thread pool from the core count when the module starts (half the logical
+ *   cores, at most 4), so the factory is shown a core count of twice the threads wanted, and
+ *   tfjs's `setThreadsCount` asks for exactly that many;
+ * - the module is wrapped like tfjs's own start-up does and handed to tfjs's `BackendWasm`,
+ *   registered under the name 'wasm', so every wasm kernel tfjs registered runs on it;
+ * - its workers are unreferenced, so a script that is done exits by itself.
+ *
+ * Anything that fails falls back to tfjs's single-threaded start-up, and the reason is kept for
+ * describeBackend().
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { importNodeBuiltin } from './loading.js';
+import { recordWasmThreading, WASM_PACKAGE, wasmBackendCreated, wasmThreading, type WasmModule, type WasmThreading } from './wasm.js';
+
+/** What the threaded start-up uses from tfjs-backend-wasm's exports. */
+export interface ThreadedWasmPackage extends WasmModule {
+  BackendWasm?: new (module: unknown) => tf.KernelBackend;
+  setThreadsCount?: (threads: number) => void;
+  version_wasm?: string;
+}
+
+/** Longest wait for the workers to load the module; past it the backend starts single-threaded. */
+export const THREADED_START_TIMEOUT_MS = 30_000;
+
+const WORKER_FILE = 'wasm-thread-worker.cjs';
+const FACTORY = 'wasm-out/tfjs-backend-wasm-threaded-simd.js';
+const WORKER_SOURCE = 'wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
+const BINARY = 'tfjs-backend-wasm-threaded-simd.wasm';
+
+// The smallest module with a shared memory: it validates only where wasm threads are supported.
+const SHARED_MEMORY_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x04, 0x01, 0x03, 0x01, 0x01]);
+
+interface Files {
+  /** The package's root directory. */
+  root: string;
+  factory: string;
+  binary: string;
+  worker: string;
+}
+
+type NodeModules = {
+  fs: typeof import('node:fs');
+  path: typeof import('node:path');
+  url: typeof import('node:url');
+  module: typeof import('node:module');
+  os: typeof import('node:os');
+  vm: typeof import('node:vm');
+  workers: typeof import('node:worker_threads');
+};
+
+async function nodeModules(): Promise<NodeModules> {
+  const [fs, path, url, module, os, vm, workers] = await Promise.all(
+    ['node:fs', 'node:path', 'node:url', 'node:module', 'node:os', 'node:vm', 'node:worker_threads'].map((m) => importNodeBuiltin(m)),
+  );
+  return { fs, path, url, module, os, vm, workers } as NodeModules;
+}
+
+/** The machine's cores, as Node counts them for this process. */
+export async function defaultWasmThreads(): Promise<number> {
+  const os = (await importNodeBuiltin('node:os')) as typeof import('node:os');
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+/** Where the threaded build's files are, or why they cannot be used. */
+function locateFiles(node: NodeModules, pkg: ThreadedWasmPackage): Files | string {
+  const { fs, path, url, module } = node;
+  const here = path.dirname(url.fileURLToPath(import.meta.url));
+  const worker = path.join(here, WORKER_FILE);
+  if (!fs.existsSync(worker)) {
+    return `its worker file ${worker} is missing (a bundled copy of @helmholtz/backends? keep dist/${WORKER_FILE} next to it)`;
+  }
+  // Resolved from this directory, as the worker resolves its source: both get the same copy.
+  const require = module.createRequire(worker);
+  let root: string;
+  try {
+    root = path.dirname(path.dirname(require.resolve(WASM_PACKAGE)));
+    require.resolve(`${WASM_PACKAGE}/${WORKER_SOURCE}`);
+  } catch (error) {
+    return `${WASM_PACKAGE} could not be resolved from ${here} (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const files = { root, factory: path.join(root, FACTORY), binary: path.join(root, 'dist', BINARY), worker };
+  const missing = [files.factory, files.binary].filter((f) => !fs.existsSync(f));
+  if (missing.length) return `${WASM_PACKAGE} lacks ${missing.join(', ')}`;
+  const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version;
+  if (pkg.version_wasm !== undefined && version !== pkg.version_wasm) {
+    return `the ${WASM_PACKAGE} loaded (${pkg.version_wasm}) is not the one next to @helmholtz/backends (${version}); keep one version`;
+  }
+  return files;
+}
+
+/** Why this Node cannot run wasm threads, or null when it can. */
+function threadSupportProblem(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') {
+    return 'this Node has no SharedArrayBuffer/Atomics';
+  }
+  try {
+    if (!WebAssembly.validate(SHARED_MEMORY_MODULE)) return "this Node's WebAssembly has no shared memory (threads)";
+  } catch {
+    return "this Node's WebAssembly cannot validate a shared memory";
+  }
+  return null;
+}
+
+type Factory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
+
+interface EmscriptenWorker {
+  on(event: 'message', listener: (message: unknown) => void): void;
+  ref(): void;
+  unref(): void;
+}
+
+interface EmscriptenModule {
+  cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: number[]) => number | void;
+  PThread?: {
+    unusedWorkers: EmscriptenWorker[];
+    runningWorkers: EmscriptenWorker[];
+    allocateUnusedWorker(): void;
+    terminateAllThreads(): void;
+  };
+  tfjs?: Record<string, unknown>;
+}
+
+/**
+ * Compiles the Emscripten factory with a `require` whose `os.cpus()` counts twice `threads`,
+ * its own `global` (it sets `global.Worker`) and `Worker` bound to worker_threads'.
+ */
+function compileFactory(node: NodeModules, file: string, threads: number): Factory {
+  const { fs, path, module, os, vm, workers } = node;
+  const realRequire = module.createRequire(file);
+  const cpus = os.cpus();
+  const shownCpus = Array.from({ length: 2 * threads }, (_, i) => cpus[i % Math.max(cpus.length, 1)]);
+  const osView = { ...os, cpus: () => shownCpus };
+  const factoryRequire = Object.assign((id: string) => (id === 'os' || id === 'node:os' ? osView : realRequire(id)), realRequire);
+  const ownGlobal = Object.create(globalThis) as Record<string, unknown>;
+  const exported = { exports: {} as unknown };
+  const run = vm.compileFunction(
+    fs.readFileSync(file, 'utf8'),
+    ['exports', 'require', 'module', '__filename', '__dirname', 'global', 'Worker'],
+    { filename: file },
+  );
+  run(exported.exports, factoryRequire, exported, file, path.dirname(file), ownGlobal, workers.Worker);
+  if (typeof exported.exports !== 'function') throw new Error(`${file} did not export the Emscripten factory`);
+  return exported.exports as Factory;
+}
+
+// A worker must not keep the process alive: Emscripten refs a worker while it runs a thread, and
+// XNNPACK's threads run for the module's life.
+function neverRef(worker: EmscriptenWorker): void {
+  worker.unref();
+  worker.ref = () => {};
+}
+
+/** Starts the threaded module and wraps it as tfjs's init does. */
+async function startThreaded(node: NodeModules, pkg: ThreadedWasmPackage, files: Files, threads: number): Promise<tf.KernelBackend> {
+  const factory = compileFactory(node, files.factory, threads);
+  const config: Record<string, unknown> & Partial<EmscriptenModule> = {
+    locateFile: (name: string, prefix: string) =>
+      name.endsWith('.worker.js') ? files.worker : name.endsWith('.wasm') ? files.binary : prefix + name,
+    mainScriptUrlOrBlob: files.factory,
+  };
+  // Emscripten installs process listeners that rethrow; tfjs's own Node build removes them too.
+  const before = {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const started = factory(config);
+    // The module object is `config` itself: its worker pool exists once the factory returns.
+    const pool = config.PThread;
+    const failed = new Promise<never>((_, reject) => {
+      for (const worker of pool?.unusedWorkers ?? []) {
+        worker.on('message', (message) => {
+          const m = message as { cmd?: string; message?: string } | null;
+          if (m?.cmd === 'helmholtzWorkerFailed') reject(new Error(`a worker could not start: ${m.message}`));
+        });
+      }
+      timer = setTimeout(
+        () => reject(new Error(`its workers did not start within ${THREADED_START_TIMEOUT_MS / 1000} s`)),
+        THREADED_START_TIMEOUT_MS,
+      );
+      (timer as { unref?: () => void }).unref?.();
+    });
+    const module = await Promise.race([started, failed]);
+    const wrap = (name: string, returns: string | null, args: string[]) => module.cwrap(name, returns, args);
+    module.tfjs = {
+      init: wrap('init', null, []),
+      initWithThreadsCount: wrap('init_with_threads_count', null, ['number']),
+      getThreadsCount: wrap('get_threads_count', 'number', []),
+      registerTensor: wrap('register_tensor', null, ['number', 'number', 'number']),
+      disposeData: wrap('dispose_data', null, ['number']),
+      dispose: wrap('dispose', null, []),
+    };
+    pkg.setThreadsCount?.(threads);
+    const backend = new pkg.BackendWasm!(module);
+    const threadPool = module.PThread!;
+    [...threadPool.unusedWorkers, ...threadPool.runningWorkers].forEach(neverRef);
+    const allocate = threadPool.allocateUnusedWorker.bind(threadPool);
+    threadPool.allocateUnusedWorker = () => {
+      allocate();
+      threadPool.unusedWorkers.forEach(neverRef);
+    };
+    return backend;
+  } catch (error) {
+    config.PThread?.terminateAllThreads();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+      const kept = before[event] as unknown[];
+      for (const listener of process.listeners(event as 'uncaughtException')) {
+        if (!kept.includes(listener)) process.removeListener(event as 'uncaughtException', listener);
+      }
+    }
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Makes the next start of the 'wasm' backend use `requested` threads: replaces tfjs's factory
+ * with one that starts the threaded build, falling back to tfjs's own (one thread) on any
+ * failure. Does nothing to a backend that already started; the reason is recorded instead.
+ */
+export async function prepareWasmThreads(pkg: ThreadedWasmPackage, requested: number): Promise<void> {
+  const threading = wasmThreading();
+  if (wasmBackendCreated()) {
+    if (threading === null) {
+      recordWasmThreading({
+        requested,
+        fallback: 'the wasm backend had already been started in this process (by tf.setBackend or tf.ready), with one thread',
+      });
+    } else if (threading.requested !== requested) {
+      recordWasmThreading({
+        requested,
+        fallback: `the wasm backend had already started in this process with ${threading.requested} requested; threads are fixed when it starts`,
+      });
+    }
+    return;
+  }
+  if (requested === 1) {
+    recordWasmThreading({ requested, fallback: null });
+    return;
+  }
+  const unsupported = threadSupportProblem();
+  if (unsupported) {
+    recordWasmThreading({ requested, fallback: unsupported });
+    return;
+  }
+  if (typeof pkg.BackendWasm !== 'function' || typeof pkg.setThreadsCount !== 'function') {
+    recordWasmThreading({ requested, fallback: `${WASM_PACKAGE} does not export BackendWasm and setThreadsCount` });
+    return;
+  }
+  const node = await nodeModules();
+  const files = locateFiles(node, pkg);
+  if (typeof files === 'string') {
+    recordWasmThreading({ requested, fallback: files });
+    return;
+  }
+  const registry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number }> }).registryFactory;
+  const original = registry.wasm;
+  if (!original) {
+    recordWasmThreading({ requested, fallback: `${WASM_PACKAGE} registered no "wasm" backend` });
+    return;
+  }
+  const state: WasmThreading = { requested, fallback: null };
+  recordWasmThreading(state);
+  tf.removeBackend('wasm');
+  tf.registerBackend(
+    'wasm',
+    async () => {
+      try {
+        return await startThreaded(node, pkg, files, requested);
+      } catch (error) {
+        state.fallback = `the threaded build did not start (${reasonOf(error)}); running tfjs's single-threaded build`;
+        pkg.setThreadsCount?.(1);
+        return original.factory();
+      }
+    },
+    original.priority,
+  );
+}
