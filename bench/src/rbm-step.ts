@@ -59,6 +59,9 @@ function plainStep(s: RbmState, batch: number): void {
   });
 }
 
+// The same step on core's pieces: matMul routes the transposed products around tfjs-wasm's slow
+// transpose flags (with core's SIMD transpose), and rng.bernoulli samples in one fused kernel
+// (generator, comparison and write in one pass over the backend's heap).
 function helmholtzStep(s: RbmState, batch: number, rng: Rng): void {
   tf.tidy(() => {
     const h0p = tf.sigmoid(tf.add(matMul(s.v0, s.w), s.c));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
+import { transposeValue } from './transpose.js';
 
 /**
  * Backends whose matMul kernel is slow when asked to read an operand transposed.
@@ -36,8 +37,8 @@ function product(a: tf.Tensor2D, b: tf.Tensor2D, transposeA: boolean, transposeB
     return tf.matMul(a, b, transposeA, transposeB);
   }
   return tf.tidy(() => {
-    const left = transposeA ? tf.transpose(a) : a;
-    const right = transposeB ? tf.transpose(b) : b;
+    const left = transposeA ? transposeValue(a) : a;
+    const right = transposeB ? transposeValue(b) : b;
     return tf.matMul(left, right);
   });
 }

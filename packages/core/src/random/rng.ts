@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.js';
+import { sampleBernoulliWith } from '../fast/sample-bernoulli.js';
 
 /**
  * The position of an {@link Rng}: sfc32's four 32-bit words, then the pending Box-Muller normal
@@ -281,10 +282,13 @@ export class Rng {
     return tf.truncatedNormal(shape, mean, stddev, 'float32', this.nextSeed());
   }
 
-  /** Bernoulli samples (0 or 1, float32) with success probabilities `probs`. */
+  /**
+   * Bernoulli samples (0 or 1, float32) with success probabilities `probs`: one fused kernel on
+   * wasm and cpu (see {@link sampleBernoulliWith}); the same samples on every backend for the
+   * same generator state. Draws 16 words from this generator per call.
+   */
   bernoulli<T extends tf.Tensor>(probs: T): T {
-    if (!(probs instanceof tf.Tensor)) throw new ConfigError('bernoulli probs', 'a tensor of probabilities', probs);
-    return tf.tidy(() => tf.cast(tf.less(this.uniform(probs.shape as number[]), probs), 'float32')) as T;
+    return sampleBernoulliWith(probs, () => this.nextUint32());
   }
 }
 
