@@ -228,7 +228,7 @@ const wasm: Loader = async (ctx) => {
   if (ctx.platform === 'node') {
     // Node-only code (worker_threads, vm): a lazy chunk, out of browser bundles' main file.
     const threaded = await import('./wasm-threads.js');
-    await threaded.prepareWasmThreads(module, ctx.wasmThreads ?? (await threaded.defaultWasmThreads()));
+    await threaded.prepareWasmThreads(module, ctx.wasmThreads ?? (await threaded.defaultWasmThreads()), ctx.wasmPaths);
   } else if (ctx.wasmThreads !== undefined && !wasmBackendCreated()) {
     // In a page tfjs decides whether threads run (cross-origin isolation); this sets how many.
     (module as { setThreadsCount?: (n: number) => void }).setThreadsCount?.(ctx.wasmThreads);

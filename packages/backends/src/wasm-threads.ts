@@ -20,7 +20,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { importNodeBuiltin } from './loading.js';
-import { recordWasmThreading, WASM_PACKAGE, wasmBackendCreated, wasmThreading, type WasmModule, type WasmThreading } from './wasm.js';
+import {
+  recordWasmThreading,
+  WASM_PACKAGE,
+  wasmBackendCreated,
+  type WasmModule,
+  type WasmPaths,
+  type WasmThreading,
+} from './wasm.js';
 
 /** What the threaded start-up uses from tfjs-backend-wasm's exports. */
 export interface ThreadedWasmPackage extends WasmModule {
@@ -71,8 +78,17 @@ export async function defaultWasmThreads(): Promise<number> {
   return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
-/** Where the threaded build's files are, or why they cannot be used. */
-function locateFiles(node: NodeModules, pkg: ThreadedWasmPackage): Files | string {
+/** The threaded binary that `wasmPaths` names: a directory path or file URL ending in '/', or the map's entry. */
+function binaryIn(node: NodeModules, wasmPaths: WasmPaths): string {
+  const location = typeof wasmPaths === 'string' ? `${wasmPaths}${BINARY}` : wasmPaths[BINARY];
+  return location.startsWith('file:') ? node.url.fileURLToPath(location) : location;
+}
+
+/**
+ * Where the threaded build's files are, or why they cannot be used. The binary comes from
+ * `wasmPaths` when given, as tfjs's own start-up takes it from there.
+ */
+function locateFiles(node: NodeModules, pkg: ThreadedWasmPackage, wasmPaths: WasmPaths | undefined): Files | string {
   const { fs, path, url, module } = node;
   const here = path.dirname(url.fileURLToPath(import.meta.url));
   const worker = path.join(here, WORKER_FILE);
@@ -88,9 +104,12 @@ function locateFiles(node: NodeModules, pkg: ThreadedWasmPackage): Files | strin
   } catch (error) {
     return `${WASM_PACKAGE} could not be resolved from ${here} (${error instanceof Error ? error.message : String(error)})`;
   }
-  const files = { root, factory: path.join(root, FACTORY), binary: path.join(root, 'dist', BINARY), worker };
-  const missing = [files.factory, files.binary].filter((f) => !fs.existsSync(f));
-  if (missing.length) return `${WASM_PACKAGE} lacks ${missing.join(', ')}`;
+  const binary = wasmPaths === undefined ? path.join(root, 'dist', BINARY) : binaryIn(node, wasmPaths);
+  const files = { root, factory: path.join(root, FACTORY), binary, worker };
+  if (!fs.existsSync(files.factory)) return `${WASM_PACKAGE} lacks ${files.factory}`;
+  if (!fs.existsSync(files.binary)) {
+    return wasmPaths === undefined ? `${WASM_PACKAGE} lacks ${files.binary}` : `wasmPaths has no ${BINARY} (looked for ${files.binary})`;
+  }
   const version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version;
   if (pkg.version_wasm !== undefined && version !== pkg.version_wasm) {
     return `the ${WASM_PACKAGE} loaded (${pkg.version_wasm}) is not the one next to @helmholtz/backends (${version}); keep one version`;
@@ -160,6 +179,23 @@ function neverRef(worker: EmscriptenWorker): void {
   worker.ref = () => {};
 }
 
+/**
+ * Emscripten's Node start-up adds `uncaughtException` and `unhandledRejection` listeners that
+ * rethrow, which would override an application's own handling; tfjs removes them only when the
+ * backend is disposed. Returns the function that removes the ones added since this call.
+ */
+function keepProcessListeners(): () => void {
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  const before = events.map((event) => process.listeners(event as 'uncaughtException') as unknown[]);
+  return () => {
+    events.forEach((event, i) => {
+      for (const listener of process.listeners(event as 'uncaughtException')) {
+        if (!before[i]!.includes(listener)) process.removeListener(event as 'uncaughtException', listener);
+      }
+    });
+  };
+}
+
 /** Starts the threaded module and wraps it as tfjs's init does. */
 async function startThreaded(node: NodeModules, pkg: ThreadedWasmPackage, files: Files, threads: number): Promise<tf.KernelBackend> {
   const factory = compileFactory(node, files.factory, threads);
@@ -168,11 +204,7 @@ async function startThreaded(node: NodeModules, pkg: ThreadedWasmPackage, files:
       name.endsWith('.worker.js') ? files.worker : name.endsWith('.wasm') ? files.binary : prefix + name,
     mainScriptUrlOrBlob: files.factory,
   };
-  // Emscripten installs process listeners that rethrow; tfjs's own Node build removes them too.
-  const before = {
-    uncaughtException: process.listeners('uncaughtException'),
-    unhandledRejection: process.listeners('unhandledRejection'),
-  };
+  const restoreListeners = keepProcessListeners();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const started = factory(config);
@@ -216,12 +248,7 @@ async function startThreaded(node: NodeModules, pkg: ThreadedWasmPackage, files:
     throw error;
   } finally {
     clearTimeout(timer);
-    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-      const kept = before[event] as unknown[];
-      for (const listener of process.listeners(event as 'uncaughtException')) {
-        if (!kept.includes(listener)) process.removeListener(event as 'uncaughtException', listener);
-      }
-    }
+    restoreListeners();
   }
 }
 
@@ -229,66 +256,96 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+type Registration = { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number };
+
+function registry(): Record<string, Registration | undefined> {
+  return (tf.engine() as unknown as { registryFactory: Record<string, Registration | undefined> }).registryFactory;
+}
+
+/** The factories this module registered: never taken for tfjs's own. */
+const ownFactories = new WeakSet<Registration['factory']>();
+/** tfjs-backend-wasm's own registration of 'wasm', kept when this module first replaces it. */
+let tfjsRegistration: Registration | null = null;
+/** What the backend starts with: the record of the last preparation before it started. */
+let atStart: WasmThreading | null = null;
+
+function register(factory: Registration['factory'], priority: number): void {
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', factory, priority);
+}
+
 /**
  * Makes the next start of the 'wasm' backend use `requested` threads: replaces tfjs's factory
  * with one that starts the threaded build, falling back to tfjs's own (one thread) on any
- * failure. Does nothing to a backend that already started; the reason is recorded instead.
+ * failure. Each call replaces what an earlier one (auto looking at candidates, a failed explicit
+ * choice) registered. Does nothing to a backend that already started; the reason is recorded
+ * instead.
  */
-export async function prepareWasmThreads(pkg: ThreadedWasmPackage, requested: number): Promise<void> {
-  const threading = wasmThreading();
+export async function prepareWasmThreads(pkg: ThreadedWasmPackage, requested: number, wasmPaths?: WasmPaths): Promise<void> {
   if (wasmBackendCreated()) {
-    if (threading === null) {
+    if (atStart === null) {
       recordWasmThreading({
         requested,
         fallback: 'the wasm backend had already been started in this process (by tf.setBackend or tf.ready), with one thread',
       });
-    } else if (threading.requested !== requested) {
+    } else if (atStart.requested !== requested) {
       recordWasmThreading({
         requested,
-        fallback: `the wasm backend had already started in this process with ${threading.requested} requested; threads are fixed when it starts`,
+        fallback: `the wasm backend had already started in this process with ${atStart.requested} requested; threads are fixed when it starts`,
       });
+    } else {
+      recordWasmThreading(atStart);
     }
     return;
   }
-  if (requested === 1) {
-    recordWasmThreading({ requested, fallback: null });
-    return;
-  }
+  const current = registry().wasm;
+  if (current && !ownFactories.has(current.factory)) tfjsRegistration = current;
+  // Runs tfjs's own start-up, one thread, and says why.
+  const single = (fallback: string | null): void => {
+    const tfjs = tfjsRegistration;
+    if (tfjs) {
+      const quiet = async (): Promise<tf.KernelBackend> => {
+        const restoreListeners = keepProcessListeners();
+        try {
+          return await tfjs.factory();
+        } finally {
+          restoreListeners();
+        }
+      };
+      ownFactories.add(quiet);
+      register(quiet, tfjs.priority);
+    }
+    atStart = { requested, fallback };
+    recordWasmThreading(atStart);
+  };
+  if (requested === 1) return single(null);
   const unsupported = threadSupportProblem();
-  if (unsupported) {
-    recordWasmThreading({ requested, fallback: unsupported });
-    return;
-  }
+  if (unsupported) return single(unsupported);
   if (typeof pkg.BackendWasm !== 'function' || typeof pkg.setThreadsCount !== 'function') {
-    recordWasmThreading({ requested, fallback: `${WASM_PACKAGE} does not export BackendWasm and setThreadsCount` });
-    return;
+    return single(`${WASM_PACKAGE} does not export BackendWasm and setThreadsCount`);
   }
   const node = await nodeModules();
-  const files = locateFiles(node, pkg);
-  if (typeof files === 'string') {
-    recordWasmThreading({ requested, fallback: files });
-    return;
-  }
-  const registry = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number }> }).registryFactory;
-  const original = registry.wasm;
-  if (!original) {
-    recordWasmThreading({ requested, fallback: `${WASM_PACKAGE} registered no "wasm" backend` });
-    return;
-  }
+  const files = locateFiles(node, pkg, wasmPaths);
+  if (typeof files === 'string') return single(files);
+  const original = tfjsRegistration;
+  if (!original) return single(`${WASM_PACKAGE} registered no "wasm" backend`);
   const state: WasmThreading = { requested, fallback: null };
+  atStart = state;
   recordWasmThreading(state);
-  tf.removeBackend('wasm');
-  tf.registerBackend(
-    'wasm',
-    async () => {
+  const threaded = async (): Promise<tf.KernelBackend> => {
+    try {
+      return await startThreaded(node, pkg, files, requested);
+    } catch (error) {
+      state.fallback = `the threaded build did not start (${reasonOf(error)}); running tfjs's single-threaded build`;
+      pkg.setThreadsCount?.(1);
+      const restoreListeners = keepProcessListeners();
       try {
-        return await startThreaded(node, pkg, files, requested);
-      } catch (error) {
-        state.fallback = `the threaded build did not start (${reasonOf(error)}); running tfjs's single-threaded build`;
-        pkg.setThreadsCount?.(1);
-        return original.factory();
+        return await original.factory();
+      } finally {
+        restoreListeners();
       }
-    },
-    original.priority,
-  );
+    }
+  };
+  ownFactories.add(threaded);
+  register(threaded, original.priority);
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, ConfigError } from '@helmholtz/core';
 import { describe, expect, it } from 'vitest';
@@ -89,11 +90,13 @@ describe('initBackend in Node', () => {
     expect(error.message).toContain('"node-webgpu"');
   });
 
-  it('wasm finds its binaries in Node without setWasmPaths and reports one thread, exact float32', async () => {
+  it('wasm finds its binaries in Node without setWasmPaths, runs a thread per core by default, exact float32', async () => {
     const description = await initBackend('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(description).toMatchObject({ name: 'wasm', platform: 'node', adapter: null, software: false });
-    expect(description.threads.count).toBe(1);
+    // The default is os.availableParallelism(); on one core that is tfjs's single-threaded build.
+    const cores = os.availableParallelism();
+    expect(description.threads).toMatchObject({ count: cores, requested: cores, fallback: null });
     expect(description.float32.exact).toBe(true);
     const product = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2]));
     expect(Array.from(await product.data())).toEqual([1, 2, 3, 4]);

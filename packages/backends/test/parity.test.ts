@@ -63,8 +63,13 @@ interface Outcome {
   gradients: Float32Array[];
 }
 
+// wasm runs its threaded build here even on a one-core machine, where the default would be one
+// thread; the single-threaded build is compared with cpu in wasm-threads.test.ts, in a process
+// of its own (a process starts its wasm backend once).
+const WASM_THREADS = 2;
+
 async function runOn(backend: ConcreteBackend): Promise<Outcome> {
-  await initBackend(backend, { allowSoftwareAdapter: true });
+  await initBackend(backend, { allowSoftwareAdapter: true, ...(backend === 'wasm' ? { threads: WASM_THREADS } : {}) });
   return withNoLeaks(async () => {
     // Tensors are created after the switch so each lives on the backend under test.
     const x = tf.tensor2d(inputs.x.data, inputs.x.shape as [number, number]);
@@ -113,6 +118,9 @@ describe('cross-backend parity of a small network (forward and gradients)', () =
       const outcome = await runOn(backend);
       const description = describeBackend();
       expect(description?.name).toBe(backend);
+      if (backend === 'wasm') {
+        expect(description?.threads).toMatchObject({ count: WASM_THREADS, requested: WASM_THREADS, fallback: null });
+      }
       if (backend === 'node-webgpu') {
         expect(tf.getBackend()).toBe('webgpu');
         expect(description?.adapter).not.toBeNull();
