@@ -76,8 +76,10 @@ export function sampleBernoulliWith<T extends tf.Tensor>(probs: T, nextUint32: (
     const n = p.size;
     const kernels = scratchKernels(4 * n);
     if (kernels === null) {
-      // No WebAssembly SIMD here: tfjs's own generator, seeded from the same words.
-      return tf.cast(tf.less(tf.randomUniform(p.shape, 0, 1, 'float32', seeds[0]! >>> 0), p), 'float32') as T;
+      // No WebAssembly SIMD here: tfjs's own generator, seeded from the same words. Its float32
+      // draws can round up to 1 (doubles in [1 - 2^-25, 1)); stopping the range one 2^-24 step
+      // short keeps every u below 1, so p = 1 always gives 1 here too.
+      return tf.cast(tf.less(tf.randomUniform(p.shape, 0, 1 - 2 ** -24, 'float32', seeds[0]! >>> 0), p), 'float32') as T;
     }
     kernels.uniform(0, n, seeds);
     const u = tf.tensor(new Float32Array(kernels.memory.buffer, 0, n).slice(), p.shape, 'float32');
