@@ -23,7 +23,7 @@ export type CaseName = (typeof CASES)[number];
 export type Command =
   | { cmd: 'info' }
   | { cmd: 'setup'; case: CaseName; warmup: number }
-  | { cmd: 'time'; case: CaseName }
+  | { cmd: 'time'; case: CaseName; repeat?: number }
   | { cmd: 'check'; case: CaseName }
   | { cmd: 'verify' }
   | { cmd: 'dispose'; case: CaseName }
@@ -175,9 +175,10 @@ async function main(kind: string, threadsArg: string | undefined): Promise<void>
       }
       case 'time': {
         const s = stateOf(c.case);
+        const repeat = c.repeat ?? 1;
         const t0 = performance.now();
-        runOnce(s);
-        return { ms: performance.now() - t0 };
+        for (let i = 0; i < repeat; i++) runOnce(s);
+        return { ms: (performance.now() - t0) / repeat };
       }
       case 'check': {
         const s = stateOf(c.case);

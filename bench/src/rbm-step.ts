@@ -12,7 +12,7 @@
  *   W += lr/n (v0ᵀ·h0p − v1ᵀ·h1p);  b += lr mean(v0 − v1);  c += lr mean(h0p − h1p)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { matMul, Rng } from '@helmholtz/core';
+import { addRowBias, addScaledDifference, matMul, Rng, rowSumDifference, transpose2d } from '@helmholtz/core';
 
 export const VISIBLE = 784;
 export const HIDDEN = 500;
@@ -59,20 +59,28 @@ function plainStep(s: RbmState, batch: number): void {
   });
 }
 
-// The same step on core's pieces: matMul routes the transposed products around tfjs-wasm's slow
-// transpose flags (with core's SIMD transpose), and rng.bernoulli samples in one fused kernel
-// (generator, comparison and write in one pass over the backend's heap).
-function helmholtzStep(s: RbmState, batch: number, rng: Rng): void {
+// The same step on core's pieces, laid out for tfjs-backend-wasm. Its matMul is XNNPACK's fully
+// connected operator, which repacks its right operand on every call with a new tensor (about
+// 5 ns per element, on one thread: 1 ms for [784,256]); the right operand of every product here
+// is therefore an activation matrix, never the 392,000 weights, and activations run one column
+// per example: Wᵀ·v0ᵀ instead of v0·W. The weights are kept as Wᵀ [hidden, visible] and W is
+// one SIMD transpose per step. Sampling (generator, comparison, write) is one kernel pass; the
+// per-row bias add, the update W + lr/n (P − N) and the bias statistics are core's SIMD kernels
+// instead of tfjs's broadcasting Add, Sub/Mul/Add and Sub/Mean.
+function helmholtzStep(s: RbmState, wt: tf.Variable<tf.Rank.R2>, batch: number, rng: Rng): void {
   tf.tidy(() => {
-    const h0p = tf.sigmoid(tf.add(matMul(s.v0, s.w), s.c));
-    const h0 = rng.bernoulli(h0p);
-    const v1p = tf.sigmoid(tf.add(matMul(h0, s.w, false, true), s.b));
-    const v1 = rng.bernoulli(v1p);
-    const h1p = tf.sigmoid(tf.add(matMul(v1, s.w), s.c));
-    const dw = tf.sub(matMul(s.v0, h0p, true, false), matMul(v1, h1p, true, false));
-    s.w.assign(tf.add(s.w, tf.mul(dw, LEARNING_RATE / batch)));
-    s.b.assign(tf.add(s.b, tf.mul(tf.mean(tf.sub(s.v0, v1), 0), LEARNING_RATE)));
-    s.c.assign(tf.add(s.c, tf.mul(tf.mean(tf.sub(h0p, h1p), 0), LEARNING_RATE)));
+    const w = transpose2d(wt);
+    const v0t = transpose2d(s.v0);
+    const h0pt = tf.sigmoid(addRowBias(tf.matMul(wt, v0t), s.c)) as tf.Tensor2D;
+    const h0t = rng.bernoulli(h0pt);
+    const v1pt = tf.sigmoid(addRowBias(tf.matMul(w, h0t), s.b)) as tf.Tensor2D;
+    const v1t = rng.bernoulli(v1pt);
+    const v1 = transpose2d(v1t);
+    const h1pt = tf.sigmoid(addRowBias(tf.matMul(wt, v1t), s.c)) as tf.Tensor2D;
+    // (h0pᵀ·v0 − h1pᵀ·v1) is the transposed statistic v0ᵀ·h0p − v1ᵀ·h1p.
+    wt.assign(addScaledDifference(wt, tf.matMul(h0pt, s.v0), tf.matMul(h1pt, v1), LEARNING_RATE / batch));
+    s.b.assign(tf.add(s.b, tf.mul(rowSumDifference(v0t, v1t), LEARNING_RATE / batch)));
+    s.c.assign(tf.add(s.c, tf.mul(rowSumDifference(h0pt, h1pt), LEARNING_RATE / batch)));
   });
 }
 
@@ -80,16 +88,25 @@ function helmholtzStep(s: RbmState, batch: number, rng: Rng): void {
 export function createCdStep(variant: StepVariant, batch: number, seed = 0): CdStep {
   const s = initialState(batch, seed);
   const rng = new Rng(seed + 1);
-  const once = variant === 'plain' ? () => plainStep(s, batch) : () => helmholtzStep(s, batch, rng);
+  // The helmholtz step keeps Wᵀ; it starts from the same W as the plain step.
+  const wt = variant === 'helmholtz' ? tf.variable(transpose2d(s.w)) : null;
+  const once = wt === null ? () => plainStep(s, batch) : () => helmholtzStep(s, wt, batch, rng);
+  const current = (): tf.Variable<tf.Rank.R2> => wt ?? s.w;
   return {
     run() {
       once();
       // One element read back: the step's kernels have all run (wasm and cpu run synchronously
       // anyway; on a GPU backend this waits for the queue).
-      tf.tidy(() => tf.slice(s.w, [0, 0], [1, 1])).dataSync();
+      tf.tidy(() => tf.slice(current(), [0, 0], [1, 1])).dataSync();
     },
-    weights: () => s.w.dataSync() as Float32Array,
-    dispose: () => tf.dispose([s.w, s.b, s.c, s.v0]),
+    weights: () => {
+      if (wt === null) return s.w.dataSync() as Float32Array;
+      const w = transpose2d(wt);
+      const values = w.dataSync() as Float32Array;
+      w.dispose();
+      return values;
+    },
+    dispose: () => tf.dispose([s.w, s.b, s.c, s.v0, ...(wt ? [wt] : [])]),
   };
 }
 

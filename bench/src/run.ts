@@ -55,6 +55,8 @@ const INSTALL_PEERS = 'apt-get install python3-torch libopenblas0-pthread python
 
 interface Settings {
   rounds: number;
+  /** Runs back to back per timing (a timing is their mean): steps follow each other in training. */
+  repeat: number;
   cases: CaseName[];
   engineIds: string[] | null;
   python: string;
@@ -81,7 +83,7 @@ function positiveInteger(name: string, fallback: number): number {
 }
 
 const USAGE = `usage: pnpm bench [--markdown] [--json FILE]
-env: BENCH_ROUNDS (default 21), BENCH_CASES (${CASES.join(',')}),
+env: BENCH_ROUNDS (default 21), BENCH_REPEAT (back-to-back runs per timing, default 10), BENCH_CASES (${CASES.join(',')}),
      BENCH_ENGINES (ids below), BENCH_PYTHON (default /usr/bin/python3),
      BENCH_THREADS (threads of helmholtz-n; default os.availableParallelism()),
      BENCH_SETTLE=0 (do not wait for idle thread pools between runs)`;
@@ -106,6 +108,7 @@ function parseSettings(argv: string[]): Settings {
   const threads = positiveInteger('BENCH_THREADS', os.availableParallelism());
   return {
     rounds: positiveInteger('BENCH_ROUNDS', 21),
+    repeat: positiveInteger('BENCH_REPEAT', 10),
     cases: (listFromEnv('BENCH_CASES', CASES) as CaseName[] | null) ?? [...CASES],
     engineIds: listFromEnv('BENCH_ENGINES', ENGINES(threads).map((e) => e.id)),
     python: process.env.BENCH_PYTHON || '/usr/bin/python3',
@@ -494,7 +497,7 @@ async function runAll(
         if (resultOf(engine).failed) continue;
         if (process.env.BENCH_SETTLE !== '0') await settle(running());
         try {
-          const { ms } = (await engine.request({ cmd: 'time', case: c })) as Reply & { ms: number };
+          const { ms } = (await engine.request({ cmd: 'time', case: c, repeat: settings.repeat })) as Reply & { ms: number };
           timings.push({ engine, c, ms });
         } catch (e) {
           await fail(engine, e);
@@ -765,7 +768,7 @@ function report(
     ['date', machine.date],
     [
       'method',
-      `${settings.rounds} rounds; each round runs every engine once per case, engine order rotating; ` +
+      `${settings.rounds} rounds; each round times every engine once per case (${settings.repeat} back-to-back runs, as in training; the mean of them), engine order rotating; ` +
         `${WARMUP} warm-up runs; a round during which other processes used more than ${BACKGROUND_LIMIT} cores is run again; medians`,
     ],
   ];

@@ -224,9 +224,11 @@ def serve(engine):
             return {}
         if cmd == "time":
             s = states[name]
+            repeat = command.get("repeat", 1)
             t0 = time.perf_counter()
-            run_once(s)
-            return {"ms": (time.perf_counter() - t0) * 1000}
+            for _ in range(repeat):
+                run_once(s)
+            return {"ms": (time.perf_counter() - t0) * 1000 / repeat}
         if cmd == "check":
             s = states[name]
             if s["kind"] != "cd":

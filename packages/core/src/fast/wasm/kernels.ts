@@ -19,12 +19,21 @@ export interface WasmKernels {
   uniform(out: number, n: number, seeds: LaneSeeds): void;
   /** dst = srcᵀ for a row-major [rows, cols] float32 matrix. */
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  /** out[i][j] = x[i][j] + bias[i]. */
+  addColumnBias(x: number, bias: number, out: number, rows: number, cols: number): void;
+  /** out[k] = w[k] + alpha (p[k] - q[k]). */
+  addScaledDifference(w: number, p: number, q: number, out: number, n: number, alpha: number): void;
+  /** out[i] = sum_j (p[i][j] - q[i][j]). */
+  rowSumDifference(p: number, q: number, out: number, rows: number, cols: number): void;
 }
 
 interface Exports {
   bernoulli(p: number, out: number, n: number, ...seeds: number[]): void;
   uniform(out: number, n: number, ...seeds: number[]): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  addColumnBias(x: number, bias: number, out: number, rows: number, cols: number): void;
+  addScaledDifference(w: number, p: number, q: number, out: number, n: number, alpha: number): void;
+  rowSumDifference(p: number, q: number, out: number, rows: number, cols: number): void;
 }
 
 function decode(base64: string): Uint8Array {
@@ -65,6 +74,9 @@ export function kernelsOn(memory: WebAssembly.Memory): WasmKernels | null {
         bernoulli: (p, out, n, seeds) => e.bernoulli(p, out, n, ...seeds),
         uniform: (out, n, seeds) => e.uniform(out, n, ...seeds),
         transpose: (src, dst, rows, cols) => e.transpose(src, dst, rows, cols),
+        addColumnBias: (x, bias, out, rows, cols) => e.addColumnBias(x, bias, out, rows, cols),
+        addScaledDifference: (w, p, q, out, n, alpha) => e.addScaledDifference(w, p, q, out, n, alpha),
+        rowSumDifference: (p, q, out, rows, cols) => e.rowSumDifference(p, q, out, rows, cols),
       };
     }
   } catch {

@@ -171,7 +171,103 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $tail))))
 
-  ;; dst[j][i] = src[i][j] for i in [from, to), one column j.
+;; out[i][j] = x[i][j] + bias[i] for a row-major [rows, cols] matrix (a bias per row: the
+  ;; column-vector broadcast that tfjs-backend-wasm's Add runs element by element).
+  (func (export "addColumnBias")
+    (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32) (local $b v128) (local $cols4 i32)
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $b (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $j (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_u (local.get $j) (local.get $cols4)))
+            (v128.store (local.get $out) (f32x4.add (v128.load (local.get $x)) (local.get $b)))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $vec)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $j) (local.get $cols)))
+            (f32.store (local.get $out) (f32.add (f32.load (local.get $x)) (f32x4.extract_lane 0 (local.get $b))))
+            (local.set $x (i32.add (local.get $x) (i32.const 4)))
+            (local.set $out (i32.add (local.get $out) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tail)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $row))))
+
+  ;; out[k] = w[k] + alpha (p[k] - q[k]) for k < n: a parameter moved along a difference of two
+  ;; statistics (the positive and negative phases of a contrastive update), in one pass.
+  (func (export "addScaledDifference")
+    (param $w i32) (param $p i32) (param $q i32) (param $out i32) (param $n i32) (param $alpha f32)
+    (local $a v128) (local $end i32)
+    (local.set $a (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $vecDone
+      (loop $vec
+        (br_if $vecDone (i32.ge_u (local.get $out) (local.get $end)))
+        (v128.store (local.get $out)
+          (f32x4.add (v128.load (local.get $w))
+            (f32x4.mul (local.get $a) (f32x4.sub (v128.load (local.get $p)) (v128.load (local.get $q))))))
+        (local.set $w (i32.add (local.get $w) (i32.const 16)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $vec)))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $out) (local.get $end)))
+        (f32.store (local.get $out)
+          (f32.add (f32.load (local.get $w))
+            (f32.mul (local.get $alpha) (f32.sub (f32.load (local.get $p)) (f32.load (local.get $q))))))
+        (local.set $w (i32.add (local.get $w) (i32.const 4)))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (br $tail))))
+
+  ;; out[i] = sum_j (p[i][j] - q[i][j]) for row-major [rows, cols] matrices: per-row sums of a
+  ;; difference (a bias's contrastive statistic when the batch runs along the rows). Four partial
+  ;; sums per row, added at the end.
+  (func (export "rowSumDifference")
+    (param $p i32) (param $q i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32) (local $acc v128) (local $sum f32) (local $cols4 i32)
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $vecDone
+          (loop $vec
+            (br_if $vecDone (i32.ge_u (local.get $j) (local.get $cols4)))
+            (local.set $acc (f32x4.add (local.get $acc) (f32x4.sub (v128.load (local.get $p)) (v128.load (local.get $q)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $vec)))
+        (local.set $sum (f32.add
+          (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+          (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $j) (local.get $cols)))
+            (local.set $sum (f32.add (local.get $sum) (f32.sub (f32.load (local.get $p)) (f32.load (local.get $q)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tail)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (local.get $sum))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $row))))
+
+    ;; dst[j][i] = src[i][j] for i in [from, to), one column j.
   (func $column
     (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
     (param $from i32) (param $to i32) (param $j i32)

@@ -2,7 +2,9 @@
  * The parts of tfjs-backend-wasm's backend object that core's kernels use, found by shape (core
  * never imports a backend): its heap, each tensor's offset in it, and allocation of outputs.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+
+const { getKernel: tfGetKernel, registerKernel: tfRegisterKernel, getBackend: tfGetBackend, backend: tfBackend } = tf;
 import { kernelsOn, type WasmKernels } from './kernels.js';
 
 export interface TfjsWasmBackend {
@@ -29,4 +31,29 @@ export function offsetOf(backend: TfjsWasmBackend, tensor: tf.TensorInfo): numbe
   const data = backend.dataIdMap.get(tensor.dataId);
   if (!data) throw new Error('tensor data not found on the wasm backend');
   return data.memoryOffset;
+}
+
+/**
+ * Registers `kernelFunc` for the 'wasm' backend under `name` once (a kernel another copy of core
+ * registered first is kept: same code).
+ */
+export function registerWasmKernel(name: string, kernelFunc: (backend: TfjsWasmBackend, kernels: WasmKernels, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[]): void {
+  if (registeredKernels.has(name)) return;
+  registeredKernels.add(name);
+  if (tfGetKernel(name, 'wasm')) return;
+  tfRegisterKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const wasm = backend as unknown as TfjsWasmBackend;
+      return kernelFunc(wasm, kernelsOnBackend(wasm)!, inputs, attrs ?? {});
+    },
+  });
+}
+
+const registeredKernels = new Set<string>();
+
+/** Whether the active backend is tfjs-backend-wasm with a heap core's kernels can work on. */
+export function wasmKernelsActive(): boolean {
+  return tfGetBackend() === 'wasm' && kernelsOnBackend(tfBackend()) !== null;
 }
