@@ -26,12 +26,16 @@ function addRowBiasValue(x: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
  * gradient is dy summed over each row).
  */
 export function addRowBias(x: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  if (!(x instanceof tf.Tensor) || x.rank !== 2) throw new ShapeError('addRowBias x', '[rows, cols] (rank 2)', (x as tf.Tensor)?.shape ?? x);
+  if (!(x instanceof tf.Tensor)) throw new ConfigError('addRowBias x', 'a rank-2 tensor', x);
+  if (x.rank !== 2) throw new ShapeError('addRowBias x', '[rows, cols] (rank 2)', x.shape);
   if (!(bias instanceof tf.Tensor)) throw new ConfigError('addRowBias bias', 'a rank-1 tensor', bias);
   if (bias.rank !== 1 || bias.shape[0] !== x.shape[0]) throw new ShapeError('addRowBias bias', [x.shape[0]], bias.shape);
   const withGradient = tf.customGrad<tf.Tensor2D>((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [v, b] = args as [tf.Tensor2D, tf.Tensor1D];
-    return { value: addRowBiasValue(v, b), gradFunc: (dy: tf.Tensor2D) => [dy, tf.sum(dy, 1)] };
+    // tfjs-backend-wasm's Sum over an empty axis leaves its output unwritten (heap garbage, not
+    // 0; reductions of zero-size tensors: tensorflow/tfjs#6633), so a [rows, 0] x gets zeros.
+    const dBias = (dy: tf.Tensor2D) => (dy.shape[1] === 0 ? tf.zeros([dy.shape[0]]) : tf.sum(dy, 1));
+    return { value: addRowBiasValue(v, b), gradFunc: (dy: tf.Tensor2D) => [dy, dBias(dy)] };
   });
   return withGradient(x, bias);
 }

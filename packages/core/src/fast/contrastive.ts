@@ -29,7 +29,9 @@ export function addScaledDifference<T extends tf.Tensor>(w: T, p: T, q: T, alpha
   float32('addScaledDifference q', q);
   sameShape('addScaledDifference p (the shape of w)', w, p);
   sameShape('addScaledDifference q (the shape of w)', w, q);
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new ConfigError('addScaledDifference alpha', 'a finite number', alpha);
+  if (typeof alpha !== 'number' || !Number.isFinite(Math.fround(alpha))) {
+    throw new ConfigError('addScaledDifference alpha', 'a number finite in float32', alpha);
+  }
   if (!wasmKernelsActive()) return tf.tidy(() => tf.add(w, tf.mul(tf.sub(p, q), alpha))) as T;
   registerWasmKernel(ADD_SCALED_DIFFERENCE_KERNEL, (backend, kernels, inputs, attrs) => {
     const [a, b, c] = [inputs.w!, inputs.p!, inputs.q!];

@@ -171,7 +171,7 @@
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $tail))))
 
-;; out[i][j] = x[i][j] + bias[i] for a row-major [rows, cols] matrix (a bias per row: the
+  ;; out[i][j] = x[i][j] + bias[i] for a row-major [rows, cols] matrix (a bias per row: the
   ;; column-vector broadcast that tfjs-backend-wasm's Add runs element by element).
   (func (export "addColumnBias")
     (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $cols i32)
@@ -233,7 +233,7 @@
         (br $tail))))
 
   ;; out[i] = sum_j (p[i][j] - q[i][j]) for row-major [rows, cols] matrices: per-row sums of a
-  ;; difference (a bias's contrastive statistic when the batch runs along the rows). Four partial
+  ;; difference (a bias's contrastive statistic when the batch runs along the columns). Four partial
   ;; sums per row, added at the end.
   (func (export "rowSumDifference")
     (param $p i32) (param $q i32) (param $out i32) (param $rows i32) (param $cols i32)
@@ -267,7 +267,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $row))))
 
-    ;; dst[j][i] = src[i][j] for i in [from, to), one column j.
+  ;; dst[j][i] = src[i][j] for i in [from, to), one column j.
   (func $column
     (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
     (param $from i32) (param $to i32) (param $j i32)
