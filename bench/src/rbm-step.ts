@@ -21,7 +21,7 @@ export const LEARNING_RATE = 0.01;
 export type StepVariant = 'plain' | 'helmholtz';
 
 export interface CdStep {
-  /** Runs one step and waits until its results exist (reads one number back). */
+  /** Runs one step and waits until its results exist (on a GPU backend by reading one number back). */
   run(): void;
   /** The weights, for agreement checks between variants. */
   weights(): Float32Array;
@@ -84,6 +84,18 @@ function helmholtzStep(s: RbmState, wt: tf.Variable<tf.Rank.R2>, batch: number, 
   });
 }
 
+/**
+ * Waits until the work that produced `t` is done. wasm and cpu run each kernel to completion
+ * before returning, so there is nothing to wait for (and reading back costs: tfjs-wasm's Slice of
+ * one element from a [500,784] tensor took about 1 ms in tf.profile); a GPU backend's queue is
+ * waited for by reading one element.
+ */
+function finish(t: tf.Tensor2D): void {
+  const backend = tf.getBackend();
+  if (backend === 'wasm' || backend === 'cpu') return;
+  tf.tidy(() => tf.slice(t, [0, 0], [1, 1])).dataSync();
+}
+
 /** A CD-1 step of the given variant on the active backend. */
 export function createCdStep(variant: StepVariant, batch: number, seed = 0): CdStep {
   const s = initialState(batch, seed);
@@ -95,9 +107,7 @@ export function createCdStep(variant: StepVariant, batch: number, seed = 0): CdS
   return {
     run() {
       once();
-      // One element read back: the step's kernels have all run (wasm and cpu run synchronously
-      // anyway; on a GPU backend this waits for the queue).
-      tf.tidy(() => tf.slice(current(), [0, 0], [1, 1])).dataSync();
+      finish(current());
     },
     weights: () => {
       if (wt === null) return s.w.dataSync() as Float32Array;
@@ -118,7 +128,7 @@ export function createProduct(batch: number, seed = 0): { run(): void; dispose()
   return {
     run() {
       const c = matMul(a, b);
-      tf.tidy(() => tf.slice(c, [0, 0], [1, 1])).dataSync();
+      finish(c);
       c.dispose();
     },
     dispose: () => tf.dispose([a, b]),
