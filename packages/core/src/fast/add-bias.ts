@@ -15,6 +15,12 @@ function addRowBiasValue(x: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
     const out = backend.makeOutput([rows, cols], 'float32');
     kernels.addColumnBias(offsetOf(backend, v), offsetOf(backend, b), offsetOf(backend, out), rows, cols);
     return out;
+  }, {
+    kernelName: ADD_ROW_BIAS_KERNEL,
+    gradFunc: (dy) => {
+      const g = dy as tf.Tensor2D;
+      return { x: () => tf.clone(g), bias: () => (g.shape[1] === 0 ? tf.zeros([g.shape[0]]) : tf.sum(g, 1)) };
+    },
   });
   return tf.engine().runKernel(ADD_ROW_BIAS_KERNEL, { x, bias }, {}) as tf.Tensor2D;
 }

@@ -21,7 +21,7 @@ function float32(what: string, t: tf.Tensor): void {
  * `w + alpha·(p − q)` in one pass: a parameter moved along the difference of two statistics, as
  * a contrastive-divergence update does (`W + lr/n·(v0ᵀh0 − vkᵀhk)`). On wasm one SIMD kernel
  * of core's replaces tfjs's Sub, Mul and Add (three passes over a weight matrix); elsewhere it is
- * those three ops. For parameter updates: the wasm kernel has no gradient.
+ * those three ops. Differentiable (w: dy, p: alpha·dy, q: −alpha·dy).
  */
 export function addScaledDifference<T extends tf.Tensor>(w: T, p: T, q: T, alpha: number): T {
   float32('addScaledDifference w', w);
@@ -41,6 +41,13 @@ export function addScaledDifference<T extends tf.Tensor>(w: T, p: T, q: T, alpha
       tf.util.sizeFromShape(a.shape), attrs.alpha as number,
     );
     return out;
+  }, {
+    kernelName: ADD_SCALED_DIFFERENCE_KERNEL,
+    gradFunc: (dy, _saved, attrs) => {
+      const a = (attrs as { alpha: number }).alpha;
+      const g = dy as tf.Tensor;
+      return { w: () => tf.clone(g), p: () => tf.mul(g, a), q: () => tf.mul(g, -a) };
+    },
   });
   return tf.engine().runKernel(ADD_SCALED_DIFFERENCE_KERNEL, { w, p, q }, { alpha }) as T;
 }
@@ -48,7 +55,7 @@ export function addScaledDifference<T extends tf.Tensor>(w: T, p: T, q: T, alpha
 /**
  * `sum(p − q, axis 1)` for [rows, cols] matrices: per-row sums of a difference, e.g. a bias's
  * contrastive statistic when the batch runs along the columns. One pass on wasm (core's kernel);
- * tfjs's Sub and Sum elsewhere. No gradient on wasm.
+ * tfjs's Sub and Sum elsewhere. Differentiable.
  */
 export function rowSumDifference(p: tf.Tensor2D, q: tf.Tensor2D): tf.Tensor1D {
   float32('rowSumDifference p', p);
@@ -62,6 +69,14 @@ export function rowSumDifference(p: tf.Tensor2D, q: tf.Tensor2D): tf.Tensor1D {
     const out = backend.makeOutput([rows], 'float32');
     kernels.rowSumDifference(offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out), rows, cols);
     return out;
+  }, {
+    kernelName: ROW_SUM_DIFFERENCE_KERNEL,
+    inputsToSave: ['p'],
+    gradFunc: (dy, saved) => {
+      const [pSaved] = saved as [tf.Tensor2D];
+      const spread = (): tf.Tensor2D => tf.mul(tf.reshape(dy as tf.Tensor, [pSaved.shape[0], 1]), tf.onesLike(pSaved));
+      return { p: spread, q: () => tf.neg(spread()) };
+    },
   });
   return tf.engine().runKernel(ROW_SUM_DIFFERENCE_KERNEL, { p, q }, {}) as tf.Tensor1D;
 }

@@ -1,33 +1,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
-import { kernelsOnBackend, offsetOf, type TfjsWasmBackend } from './wasm/tfjs-wasm.js';
+import { offsetOf, registerWasmKernel, wasmKernelsActive } from './wasm/tfjs-wasm.js';
 
 /** The kernel's name in tfjs's registry. */
 export const TRANSPOSE_KERNEL = 'HelmholtzTranspose2D';
 
-let registered = false;
-
 function register(): void {
-  if (registered) return;
-  registered = true;
-  if (tf.getKernel(TRANSPOSE_KERNEL, 'wasm')) return;
-  tf.registerKernel({
-    kernelName: TRANSPOSE_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const x = inputs.x as tf.TensorInfo;
-      const wasm = backend as unknown as TfjsWasmBackend;
+  registerWasmKernel(
+    TRANSPOSE_KERNEL,
+    (backend, kernels, inputs) => {
+      const x = inputs.x!;
       const [rows, cols] = x.shape as [number, number];
-      const out = wasm.makeOutput([cols, rows], 'float32');
-      kernelsOnBackend(wasm)!.transpose(offsetOf(wasm, x), offsetOf(wasm, out), rows, cols);
+      const out = backend.makeOutput([cols, rows], 'float32');
+      kernels.transpose(offsetOf(backend, x), offsetOf(backend, out), rows, cols);
       return out;
     },
-  });
+    { kernelName: TRANSPOSE_KERNEL, gradFunc: (dy) => ({ x: () => transposeValue(dy as tf.Tensor2D) }) },
+  );
 }
 
 /** `xᵀ` without gradient bookkeeping, by the fastest kernel the backend has. */
 export function transposeValue(x: tf.Tensor2D): tf.Tensor2D {
-  if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && kernelsOnBackend(tf.backend())) {
+  if (x.dtype === 'float32' && wasmKernelsActive()) {
     register();
     return tf.engine().runKernel(TRANSPOSE_KERNEL, { x }, {}) as tf.Tensor2D;
   }

@@ -487,3 +487,28 @@ describe('the ops on wasm after the heap grows', () => {
     tf.dispose([...Object.values(old.t), ...Object.values(fresh.t)]);
   });
 });
+
+describe('gradients of the contrastive kernels (wasm), against the tf-op formulas on cpu', () => {
+  it('addScaledDifference, rowSumDifference and addRowBias differentiate like their formulas', async () => {
+    const values = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const [w, p, q] = [1, 2, 3].map((k) => tf.tensor2d(values(15, k), [3, 5]));
+      const bias = tf.tensor1d([0.2, -0.1, 0.3]);
+      const r = tf.tensor2d(values(15, 7), [3, 5]);
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+        tf.add(
+          tf.sum(tf.mul(addScaledDifference(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, 0.37), r)),
+          tf.add(tf.sum(tf.square(rowSumDifference(b as tf.Tensor2D, c as tf.Tensor2D))), tf.sum(tf.square(addRowBias(a as tf.Tensor2D, d as tf.Tensor1D)))),
+        ) as tf.Scalar;
+      const grads = tf.grads(f)([w, p, q, bias]);
+      const out = grads.map((g) => Array.from(g.dataSync()));
+      tf.dispose([w, p, q, bias, r, ...grads]);
+      return out;
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    cpu.forEach((g, i) => g.forEach((v, j) => expect(wasm[i]![j]).toBeCloseTo(v, 5)));
+    expect(Math.max(...cpu.flat().map(Math.abs))).toBeGreaterThan(0.1);
+  });
+});

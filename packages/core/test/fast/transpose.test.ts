@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../src/errors.js';
 import { matMul } from '../../src/fast/matmul.js';
 import { transpose2d, TRANSPOSE_KERNEL } from '../../src/fast/transpose.js';
@@ -132,5 +132,27 @@ describe("matMul's explicit-transpose path on wasm", () => {
     expect(backward).toContain(TRANSPOSE_KERNEL);
     expect(backward).not.toContain('Transpose');
     tf.dispose([a, b, ours, reference]);
+  });
+});
+
+describe('gradients through core kernels, second order included (wasm)', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  // A gradient penalty differentiates matMul's gradient, which transposes with core's kernel:
+  // the kernel needs its own registered gradient (the README's WGAN-GP snippet found this).
+  it("the gradient of a gradient through matMul's transposes equals tf.matMul's", () => {
+    const x = tf.tensor2d([0.3, -1.2, 0.7, 2.0, 0.1, -0.4], [2, 3]);
+    const w = tf.tensor2d([0.5, -0.2, 0.9, 1.1, -0.7, 0.3, 0.25, 0.6, -1.0, 0.4, 0.8, -0.35], [4, 3]);
+    const penalty = (mm: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) => (v: tf.Tensor) =>
+      tf.tidy(() => {
+        const g = tf.grad((input: tf.Tensor) => tf.sum(tf.square(mm(input as tf.Tensor2D, v as tf.Tensor2D))))(x);
+        return tf.sum(tf.square(g));
+      });
+    const ours = tf.grad(penalty((a, b) => matMul(a, b, false, true)))(w);
+    const theirs = tf.grad(penalty((a, b) => tf.matMul(a, b, false, true)))(w);
+    const [o, t] = [ours.dataSync(), theirs.dataSync()];
+    for (let i = 0; i < t.length; i++) expect(o[i]).toBeCloseTo(t[i]!, 4);
+    expect(Math.max(...Array.from(t, Math.abs))).toBeGreaterThan(0.1);
+    tf.dispose([x, w, ours, theirs]);
   });
 });

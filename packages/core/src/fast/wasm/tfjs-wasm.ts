@@ -37,9 +37,16 @@ export function offsetOf(backend: TfjsWasmBackend, tensor: tf.TensorInfo): numbe
  * Registers `kernelFunc` for the 'wasm' backend under `name` once (a kernel another copy of core
  * registered first is kept: same code).
  */
-export function registerWasmKernel(name: string, kernelFunc: (backend: TfjsWasmBackend, kernels: WasmKernels, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[]): void {
+export function registerWasmKernel(
+  name: string,
+  kernelFunc: (backend: TfjsWasmBackend, kernels: WasmKernels, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[],
+  gradient?: tf.GradConfig,
+): void {
   if (registeredKernels.has(name)) return;
   registeredKernels.add(name);
+  // Its gradient, so the op can sit anywhere on a tape, second-order gradients included (a
+  // gradient penalty differentiates matMul's gradient, which transposes).
+  if (gradient && !tf.getGradient(name)) tf.registerGradient(gradient);
   if (tfGetKernel(name, 'wasm')) return;
   tfRegisterKernel({
     kernelName: name,
