@@ -196,6 +196,16 @@ function keepProcessListeners(): () => void {
   };
 }
 
+/** Runs tfjs's own start-up of the backend without leaving Emscripten's process listeners behind. */
+async function startQuietly(factory: () => tf.KernelBackend | Promise<tf.KernelBackend>): Promise<tf.KernelBackend> {
+  const restoreListeners = keepProcessListeners();
+  try {
+    return await factory();
+  } finally {
+    restoreListeners();
+  }
+}
+
 /** Starts the threaded module and wraps it as tfjs's init does. */
 async function startThreaded(node: NodeModules, pkg: ThreadedWasmPackage, files: Files, threads: number): Promise<tf.KernelBackend> {
   const factory = compileFactory(node, files.factory, threads);
@@ -304,14 +314,7 @@ export async function prepareWasmThreads(pkg: ThreadedWasmPackage, requested: nu
   const single = (fallback: string | null): void => {
     const tfjs = tfjsRegistration;
     if (tfjs) {
-      const quiet = async (): Promise<tf.KernelBackend> => {
-        const restoreListeners = keepProcessListeners();
-        try {
-          return await tfjs.factory();
-        } finally {
-          restoreListeners();
-        }
-      };
+      const quiet = (): Promise<tf.KernelBackend> => startQuietly(tfjs.factory);
       ownFactories.add(quiet);
       register(quiet, tfjs.priority);
     }
@@ -338,12 +341,7 @@ export async function prepareWasmThreads(pkg: ThreadedWasmPackage, requested: nu
     } catch (error) {
       state.fallback = `the threaded build did not start (${reasonOf(error)}); running tfjs's single-threaded build`;
       pkg.setThreadsCount?.(1);
-      const restoreListeners = keepProcessListeners();
-      try {
-        return await original.factory();
-      } finally {
-        restoreListeners();
-      }
+      return startQuietly(original.factory);
     }
   };
   ownFactories.add(threaded);
