@@ -3,7 +3,9 @@
  * ways so that the benchmark compares like with like:
  *
  * - `plain`: what a tfjs user writes (tf.matMul with transpose flags, tf.randomUniform);
- * - `helmholtz`: the same step on core's fast pieces.
+ * - `standard`: the textbook layout (one row per example, W [visible, hidden]) on core's
+ *   matMul and rng.bernoulli: the step before the layout change below, kept to measure it;
+ * - `helmholtz`: the step on core's fast pieces, laid out for tfjs-backend-wasm.
  *
  * Every variant computes exactly this, which is also what the PyTorch and numpy peers compute:
  *   h0p = σ(v0·W + c);   h0 ~ Bernoulli(h0p)
@@ -18,7 +20,7 @@ export const VISIBLE = 784;
 export const HIDDEN = 500;
 export const LEARNING_RATE = 0.01;
 
-export type StepVariant = 'plain' | 'helmholtz';
+export type StepVariant = 'plain' | 'standard' | 'helmholtz';
 
 export interface CdStep {
   /** Runs one step and waits until its results exist (on a GPU backend by reading one number back). */
@@ -43,6 +45,22 @@ function initialState(batch: number, seed: number): RbmState {
     c: tf.variable(tf.zeros([HIDDEN]) as tf.Tensor1D),
     v0: tf.tidy(() => tf.cast(tf.less(rng.uniform([batch, VISIBLE]), 0.5), 'float32')) as tf.Tensor2D,
   };
+}
+
+// One row per example and W [visible, hidden], on core's matMul (explicit SIMD transposes instead
+// of the transpose flags) and fused sampler.
+function standardStep(s: RbmState, batch: number, rng: Rng): void {
+  tf.tidy(() => {
+    const h0p = tf.sigmoid(tf.add(matMul(s.v0, s.w), s.c)) as tf.Tensor2D;
+    const h0 = rng.bernoulli(h0p);
+    const v1p = tf.sigmoid(tf.add(matMul(h0, s.w, false, true), s.b)) as tf.Tensor2D;
+    const v1 = rng.bernoulli(v1p);
+    const h1p = tf.sigmoid(tf.add(matMul(v1, s.w), s.c)) as tf.Tensor2D;
+    const dw = tf.sub(matMul(s.v0, h0p, true, false), matMul(v1, h1p, true, false));
+    s.w.assign(tf.add(s.w, tf.mul(dw, LEARNING_RATE / batch)));
+    s.b.assign(tf.add(s.b, tf.mul(tf.mean(tf.sub(s.v0, v1), 0), LEARNING_RATE)));
+    s.c.assign(tf.add(s.c, tf.mul(tf.mean(tf.sub(h0p, h1p), 0), LEARNING_RATE)));
+  });
 }
 
 function plainStep(s: RbmState, batch: number): void {
@@ -102,7 +120,8 @@ export function createCdStep(variant: StepVariant, batch: number, seed = 0): CdS
   const rng = new Rng(seed + 1);
   // The helmholtz step keeps Wᵀ; it starts from the same W as the plain step.
   const wt = variant === 'helmholtz' ? tf.variable(transpose2d(s.w)) : null;
-  const once = wt === null ? () => plainStep(s, batch) : () => helmholtzStep(s, wt, batch, rng);
+  const once =
+    wt !== null ? () => helmholtzStep(s, wt, batch, rng) : variant === 'standard' ? () => standardStep(s, batch, rng) : () => plainStep(s, batch);
   const current = (): tf.Variable<tf.Rank.R2> => wt ?? s.w;
   return {
     run() {

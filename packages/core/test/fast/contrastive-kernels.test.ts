@@ -493,7 +493,7 @@ describe('gradients of the contrastive kernels (wasm), against the tf-op formula
     const values = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
     const run = async (backend: 'cpu' | 'wasm') => {
       await tf.setBackend(backend);
-      const [w, p, q] = [1, 2, 3].map((k) => tf.tensor2d(values(15, k), [3, 5]));
+      const [w, p, q] = [1, 2, 3].map((k) => tf.tensor2d(values(15, k), [3, 5])) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const bias = tf.tensor1d([0.2, -0.1, 0.3]);
       const r = tf.tensor2d(values(15, 7), [3, 5]);
       const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
