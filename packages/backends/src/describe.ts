@@ -83,7 +83,13 @@ function wasmThreadsOf(reported?: () => number | null): BackendDescription['thre
   const asked = wasmThreading();
   const count = reported?.() ?? null;
   const requested = asked?.requested ?? null;
-  const fallback = asked?.fallback ?? null;
+  // tfjs-backend-wasm's threaded build runs at most 8 threads (Emscripten's worker pool), whatever
+  // was asked for: say so rather than report a request that did not run as asked.
+  const fallback =
+    asked?.fallback ??
+    (count !== null && requested !== null && count > 1 && count < requested
+      ? `tfjs-backend-wasm's threaded build started ${count} of the ${requested} threads asked for (its Emscripten worker pool holds ${count})`
+      : null);
   if (count !== null && count > 1) {
     return { count, requested, fallback, note: `XNNPACK thread pool of ${count} threads (threaded SIMD build)` };
   }

@@ -174,10 +174,21 @@ function describe(
  * BackendUnavailableError naming the package to install, why it failed and what `auto` would
  * pick instead. An unknown choice rejects with ConfigError.
  */
-export async function initBackend(
-  choice: BackendChoice = 'auto',
-  options: InitBackendOptions = {},
-): Promise<BackendDescription> {
+export function initBackend(choice: BackendChoice = 'auto', options: InitBackendOptions = {}): Promise<BackendDescription> {
+  // One call at a time: tf.setBackend started twice before the first finishes discards the first
+  // start (tfjs counts pending starts and keeps only the last), so one caller would reject with a
+  // wrong reason and a threaded wasm module (its workers and heap) would be left running unused.
+  const run = initQueue.then(
+    () => initBackendNow(choice, options),
+    () => initBackendNow(choice, options),
+  );
+  initQueue = run.catch(() => undefined);
+  return run;
+}
+
+let initQueue: Promise<unknown> = Promise.resolve();
+
+async function initBackendNow(choice: BackendChoice, options: InitBackendOptions): Promise<BackendDescription> {
   const asked = parseBackendChoice(choice, 'choice');
   const { choice: effective, fromEnv } = resolveChoice(asked, options.env ?? processEnv());
   const ctx = contextOf(options);

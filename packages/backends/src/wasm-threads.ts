@@ -9,8 +9,9 @@
  *   its own `require`, `global` and `Worker`, so nothing it sets leaks into the process globals;
  * - its workers start from a file, dist/wasm-thread-worker.cjs, which runs tfjs's worker source;
  * - XNNPACK sizes its thread pool from the core count when the module starts (half the logical
- *   cores, at most 4), so the factory is shown a core count of twice the threads wanted, and
- *   tfjs's `setThreadsCount` asks for exactly that many;
+ *   cores), so the factory is shown a core count of twice the threads wanted, and tfjs's
+ *   `setThreadsCount` asks for exactly that many; the build's Emscripten worker pool holds 8,
+ *   so at most 8 run (describeBackend says so when more were asked for);
  * - the module is wrapped like tfjs's own start-up does and handed to tfjs's `BackendWasm`,
  *   registered under the name 'wasm', so every wasm kernel tfjs registered runs on it;
  * - its workers are unreferenced, so a script that is done exits by itself.
@@ -327,8 +328,16 @@ export async function prepareWasmThreads(pkg: ThreadedWasmPackage, requested: nu
   if (typeof pkg.BackendWasm !== 'function' || typeof pkg.setThreadsCount !== 'function') {
     return single(`${WASM_PACKAGE} does not export BackendWasm and setThreadsCount`);
   }
-  const node = await nodeModules();
-  const files = locateFiles(node, pkg, wasmPaths);
+  let node: NodeModules;
+  let files: Files | string;
+  try {
+    node = await nodeModules();
+    files = locateFiles(node, pkg, wasmPaths);
+  } catch (error) {
+    // E.g. the ESM build bundled into a CommonJS file, where import.meta.url is undefined: a reason
+    // to run one thread, not a failure of the whole backend.
+    return single(`the threaded build's files could not be located (${reasonOf(error)})`);
+  }
   if (typeof files === 'string') return single(files);
   const original = tfjsRegistration;
   if (!original) return single(`${WASM_PACKAGE} registered no "wasm" backend`);

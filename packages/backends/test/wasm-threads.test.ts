@@ -59,6 +59,8 @@ interface Plan {
   before?: { choice: string; options?: Record<string, unknown> }[];
   /** Options of further initBackend('wasm') calls after it. */
   then?: Record<string, unknown>[];
+  /** Calls started at once (default 1). */
+  concurrent?: number;
 }
 
 interface Listeners {
@@ -79,6 +81,7 @@ interface Scenario {
   workload: { name: string; length: number }[] | null;
   beforeErrors: string[];
   later: BackendDescription[];
+  concurrentErrors: string[];
 }
 
 interface ChildRun {
@@ -292,6 +295,19 @@ describe('wasm threads in fresh processes (scenario.mjs on the built package)', 
     expect(result.product.wrong).toBe(0);
   });
 
+  it('more threads than the build\'s worker pool holds: 8 run, and the fallback says so', async () => {
+    const { result } = await runScenario({ options: { threads: 9 } });
+    expect(result.description.threads).toMatchObject({ count: 8, requested: 9 });
+    expect(result.description.threads.fallback).toContain('started 8 of the 9 threads asked for');
+    expect(result.product.wrong).toBe(0);
+  });
+
+  it('two initBackend calls at once both start the threaded backend (calls run one after the other)', async () => {
+    const { result } = await runScenario({ options: { threads: 2 }, concurrent: 2 });
+    expect(result.concurrentErrors).toEqual([]);
+    expect(result.description.threads).toMatchObject({ count: 2, requested: 2, fallback: null });
+  });
+
   it('a later call with other threads says they are fixed; one with the threads it started with has no fallback', async () => {
     const { result } = await runScenario({ options: { threads: 2 }, then: [{ threads: 3 }, { threads: 2 }] });
     const [other, same] = result.later;
@@ -353,7 +369,11 @@ describe('wasm threads in fresh processes (scenario.mjs on the built package)', 
         { HELMHOLTZ_TEST_WORKER_LOG: log },
       );
       expect(result.description.threads.fallback).toContain('a worker could not start: test');
-      expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1);
+      // Workers that started before the first failure was seen log too; all are of one pool of 8
+      // (a second start would create workers 9 to 16).
+      const ids = readFileSync(log, 'utf8').trim().split('\n').map(Number);
+      expect(ids.length).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...ids)).toBeLessThanOrEqual(8);
     });
 
     it('a worker that reports failure gives one thread, with the worker\'s reason, and the script still exits by itself', async () => {

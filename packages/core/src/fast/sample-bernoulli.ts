@@ -46,10 +46,13 @@ function register(backendName: 'wasm' | 'cpu'): void {
 }
 
 /** Whether the active backend runs the sampling kernel (else it is composed from tfjs ops). */
-function kernelBackend(): 'wasm' | 'cpu' | null {
+function kernelBackend(n: number): 'wasm' | 'cpu' | null {
   const name = tf.getBackend();
   if (name === 'wasm') return kernelsOnBackend(tf.backend()) ? 'wasm' : null;
-  if (name === 'cpu') return scratchKernels(0) ? 'cpu' : null;
+  // The cpu kernel copies probs in and the samples out of a scratch memory of 8n bytes: grown
+  // here, so a size the memory cannot grow to (over 4 GiB) takes the composed path instead of
+  // failing inside the kernel.
+  if (name === 'cpu') return scratchKernels(8 * n) ? 'cpu' : null;
   return null;
 }
 
@@ -66,7 +69,7 @@ function kernelBackend(): 'wasm' | 'cpu' | null {
 export function sampleBernoulliWith<T extends tf.Tensor>(probs: T, nextUint32: () => number): T {
   if (!(probs instanceof tf.Tensor)) throw new ConfigError('bernoulli probs', 'a tensor of probabilities', probs);
   const seeds = laneSeeds(nextUint32);
-  const backend = kernelBackend();
+  const backend = kernelBackend(probs.size);
   return tf.tidy(() => {
     const p = probs.dtype === 'float32' ? probs : tf.cast(probs, 'float32');
     if (backend !== null) {

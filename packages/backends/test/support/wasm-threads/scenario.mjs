@@ -58,7 +58,13 @@ for (const call of plan.before ?? []) {
   );
 }
 const listenersBefore = listeners();
-const description = await initBackend(plan.choice ?? 'wasm', plan.options ?? {});
+// plan.concurrent: that many calls at once; the first one's description is the result.
+const concurrent = await Promise.allSettled(
+  Array.from({ length: plan.concurrent ?? 1 }, () => initBackend(plan.choice ?? 'wasm', plan.options ?? {})),
+);
+const concurrentErrors = concurrent.flatMap((r) => (r.status === 'rejected' ? [r.reason.message] : []));
+if (concurrent[0].status === 'rejected') throw concurrent[0].reason;
+const description = concurrent[0].value;
 const listenersAfter = listeners();
 const product = await checkProduct();
 const later = [];
@@ -92,5 +98,6 @@ console.log(
     workload,
     beforeErrors,
     later,
+    concurrentErrors,
   }),
 );
