@@ -11,14 +11,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@helmholtz/backends';
 import { addRowBias, addScaledDifference, Rng, rowSumDifference, transpose2d } from '@helmholtz/core';
 import { createCdStep } from './rbm-step.js';
+import { median } from './stats.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 31);
 const threads = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Times `before` and `after` in alternation (each run's output disposed), medians in ms. */
 function pair(before: () => tf.Tensor, after: () => tf.Tensor): [number, number] {

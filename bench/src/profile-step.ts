@@ -10,16 +10,12 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@helmholtz/backends';
 import { createCdStep } from './rbm-step.js';
+import { median } from './stats.js';
 
 const threads = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
 const batches = (process.env.BENCH_BATCHES ?? '100,256').split(',').map(Number);
 const WARM_MS = 5000;
 const PROFILED = 10;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function profileStep(batch: number): Promise<void> {
   const step = createCdStep('helmholtz', batch, 0);

@@ -34,6 +34,7 @@ import {
   type WeightsCheck,
 } from './engine.js';
 import { describeMachine, type Machine } from './machine.js';
+import { median, quantile } from './stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WARMUP = 3;
@@ -303,15 +304,6 @@ interface EngineResult {
   checksums: Checksums | null;
 }
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-}
-
-const median = (xs: number[]): number => quantile(xs, 0.5);
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);

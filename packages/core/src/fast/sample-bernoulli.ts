@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.js';
 import { laneSeeds, scratchKernels, type LaneSeeds } from './wasm/kernels.js';
-import { kernelsOnBackend, offsetOf, type TfjsWasmBackend } from './wasm/tfjs-wasm.js';
+import { offsetOf, registerWasmKernel, wasmKernelsActive } from './wasm/tfjs-wasm.js';
 
 /** The kernel's name in tfjs's registry (for tf.profile and kernel overrides). */
 export const BERNOULLI_KERNEL = 'HelmholtzBernoulli';
@@ -11,44 +11,47 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
 }
 
-const registered = new Set<string>();
+let cpuRegistered = false;
 
 function seedsOf(attrs: tf.NamedAttrMap): LaneSeeds {
   return attrs.seeds as number[];
 }
 
+// Sampling has no gradient (tfjs's Less, which it replaces, has none either).
 function register(backendName: 'wasm' | 'cpu'): void {
-  if (registered.has(backendName)) return;
-  registered.add(backendName);
-  if (tf.getKernel(BERNOULLI_KERNEL, backendName)) return;
-  const kernelFunc: tf.KernelFunc =
-    backendName === 'wasm'
-      ? ({ inputs, backend, attrs }) => {
-          const probs = inputs.probs as tf.TensorInfo;
-          const wasm = backend as unknown as TfjsWasmBackend;
-          const kernels = kernelsOnBackend(wasm)!;
-          const out = wasm.makeOutput([...probs.shape], 'float32');
-          kernels.bernoulli(offsetOf(wasm, probs), offsetOf(wasm, out), tf.util.sizeFromShape(probs.shape), seedsOf(attrs!));
-          return out;
-        }
-      : ({ inputs, backend, attrs }) => {
-          const probs = inputs.probs as tf.TensorInfo;
-          const cpu = backend as unknown as CpuBackendLike;
-          const values = cpu.data.get(probs.dataId)!.values;
-          const n = values.length;
-          const kernels = scratchKernels(8 * n)!;
-          const heap = new Float32Array(kernels.memory.buffer, 0, 2 * n);
-          heap.set(values);
-          kernels.bernoulli(0, 4 * n, n, seedsOf(attrs!));
-          return cpu.makeTensorInfo([...probs.shape], 'float32', heap.slice(n, 2 * n));
-        };
-  tf.registerKernel({ kernelName: BERNOULLI_KERNEL, backendName, kernelFunc });
+  if (backendName === 'wasm') {
+    registerWasmKernel(BERNOULLI_KERNEL, (backend, kernels, inputs, attrs) => {
+      const probs = inputs.probs!;
+      const out = backend.makeOutput([...probs.shape], 'float32');
+      kernels.bernoulli(offsetOf(backend, probs), offsetOf(backend, out), tf.util.sizeFromShape(probs.shape), seedsOf(attrs));
+      return out;
+    });
+    return;
+  }
+  if (cpuRegistered) return;
+  cpuRegistered = true;
+  if (tf.getKernel(BERNOULLI_KERNEL, 'cpu')) return;
+  tf.registerKernel({
+    kernelName: BERNOULLI_KERNEL,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const probs = inputs.probs as tf.TensorInfo;
+      const cpu = backend as unknown as CpuBackendLike;
+      const values = cpu.data.get(probs.dataId)!.values;
+      const n = values.length;
+      const kernels = scratchKernels(8 * n)!;
+      const heap = new Float32Array(kernels.memory.buffer, 0, 2 * n);
+      heap.set(values);
+      kernels.bernoulli(0, 4 * n, n, seedsOf(attrs!));
+      return cpu.makeTensorInfo([...probs.shape], 'float32', heap.slice(n, 2 * n));
+    },
+  });
 }
 
 /** Whether the active backend runs the sampling kernel (else it is composed from tfjs ops). */
 function kernelBackend(n: number): 'wasm' | 'cpu' | null {
   const name = tf.getBackend();
-  if (name === 'wasm') return kernelsOnBackend(tf.backend()) ? 'wasm' : null;
+  if (name === 'wasm') return wasmKernelsActive() ? 'wasm' : null;
   // The cpu kernel copies probs in and the samples out of a scratch memory of 8n bytes: grown
   // here, so a size the memory cannot grow to (over 4 GiB) takes the composed path instead of
   // failing inside the kernel.
