@@ -23,7 +23,10 @@ function pair(before: () => tf.Tensor, after: () => tf.Tensor): [number, number]
     tf.dispose(f());
     return performance.now() - t;
   };
-  for (let i = 0; i < 5; i++) [once(before), once(after)];
+  for (let i = 0; i < 5; i++) {
+    once(before);
+    once(after);
+  }
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < rounds; i++) {

@@ -4,7 +4,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-const { getKernel: tfGetKernel, registerKernel: tfRegisterKernel, getBackend: tfGetBackend, backend: tfBackend } = tf;
 import { kernelsOn, type WasmKernels } from './kernels.js';
 
 export interface TfjsWasmBackend {
@@ -47,8 +46,8 @@ export function registerWasmKernel(
   // Its gradient, so the op can sit anywhere on a tape, second-order gradients included (a
   // gradient penalty differentiates matMul's gradient, which transposes).
   if (gradient && !tf.getGradient(name)) tf.registerGradient(gradient);
-  if (tfGetKernel(name, 'wasm')) return;
-  tfRegisterKernel({
+  if (tf.getKernel(name, 'wasm')) return;
+  tf.registerKernel({
     kernelName: name,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
@@ -62,5 +61,5 @@ const registeredKernels = new Set<string>();
 
 /** Whether the active backend is tfjs-backend-wasm with a heap core's kernels can work on. */
 export function wasmKernelsActive(): boolean {
-  return tfGetBackend() === 'wasm' && kernelsOnBackend(tfBackend()) !== null;
+  return tf.getBackend() === 'wasm' && kernelsOnBackend(tf.backend()) !== null;
 }
