@@ -1,3 +1,12 @@
-// Public surface of this package. It is empty until its issue lands: no placeholder
-// functions are exported in the meantime (see README.md for what is planned).
-export {};
+// The public surface of @helmholtz/energy.
+export { type RbmConfigBase } from './rbm/config.js';
+export {
+  RestrictedBoltzmannMachine,
+  type RbmParams,
+  type RbmStatistics,
+  type GibbsStart,
+  type GibbsState,
+  type RbmSampleOptions,
+} from './rbm/rbm.js';
+export { BernoulliRBM, BERNOULLI_RBM_KIND, type BernoulliRbmConfig } from './rbm/bernoulli.js';
+export { GaussianBernoulliRBM, GAUSSIAN_BERNOULLI_RBM_KIND, type GaussianBernoulliRbmConfig } from './rbm/gaussian.js';
