@@ -1,0 +1,168 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CheckpointError, ConfigError, memoryCheckpoint, Rng, ShapeError } from '@helmholtz/core';
+import { useBackend, withNoLeaks } from '@helmholtz/core/testing';
+import { BernoulliRBM } from '../../src/rbm/bernoulli.js';
+import { GaussianBernoulliRBM } from '../../src/rbm/gaussian.js';
+import { createRbmTrainer } from '../../src/training/trainer.js';
+import { fitRbm } from '../../src/training/fit.js';
+import { freeEnergyGap, pseudoLikelihood, reconstructionError } from '../../src/training/monitors.js';
+import { initVisibleBiasFromData } from '../../src/training/visible-bias.js';
+import { loadRbmTraining, saveRbmTraining } from '../../src/training/checkpoint.js';
+
+function binaryData(n: number, visible: number, seed: number): tf.Tensor2D {
+  // Two prototypes with 10% of bits flipped: structure an RBM can learn.
+  const rng = new Rng(seed);
+  const protos = [0, 1].map(() => Array.from({ length: visible }, () => (rng.next() < 0.5 ? 1 : 0)));
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) rows.push((protos[i % 2] as number[]).map((b) => (rng.next() < 0.1 ? 1 - b : b)));
+  return tf.tensor2d(rows);
+}
+
+describe.each(['cpu', 'wasm'])('RBM training on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('a CD-1 epoch leaves tf.memory().numTensors unchanged, and so do the monitors', async () => {
+    const data = binaryData(64, 12, 1);
+    const rbm = new BernoulliRBM({ visible: 12, hidden: 5, seed: 1 });
+    const trainer = createRbmTrainer(rbm, { method: 'pcd', chains: 7, sparsity: { target: 0.2, cost: 0.1 } });
+    trainer.step(tf.slice(data, [0, 0], [16, 12])).reconstructionError.dispose(); // optimizer slots exist from here
+    await withNoLeaks(async () => {
+      for (let i = 0; i < 4; i++) {
+        const batch = tf.slice(data, [i * 16, 0], [16, 12]);
+        trainer.step(batch).reconstructionError.dispose();
+        batch.dispose();
+      }
+      await reconstructionError(rbm, data);
+      await pseudoLikelihood(rbm, data, 3);
+      await freeEnergyGap(rbm, data, data);
+    });
+    trainer.dispose();
+    rbm.dispose();
+    data.dispose();
+  });
+
+  it('CD-1 on two noisy prototypes raises the pseudo-likelihood and lowers the reconstruction error', async () => {
+    const data = binaryData(200, 20, 2);
+    const rbm = new BernoulliRBM({ visible: 20, hidden: 8, seed: 2 });
+    initVisibleBiasFromData(rbm, data);
+    const errorBefore = await reconstructionError(rbm, data);
+    const plBefore = await pseudoLikelihood(rbm, data, 5);
+    const { history, trainer } = await fitRbm(rbm, data, { epochs: 15, batchSize: 20, learningRate: 0.1, seed: 3, initVisibleBias: false });
+    const errorAfter = await reconstructionError(rbm, data);
+    const plAfter = await pseudoLikelihood(rbm, data, 5);
+    expect(errorAfter).toBeLessThan(errorBefore * 0.5);
+    expect(plAfter).toBeGreaterThan(plBefore + 3);
+    const last = history.epochs.at(-1) as Record<string, number>;
+    expect(last.reconstructionError).toBeCloseTo(errorAfter, 4);
+    expect(Number.isFinite(last.pseudoLikelihood)).toBe(true);
+    trainer.dispose();
+    rbm.dispose();
+    data.dispose();
+  });
+});
+
+describe('RBM training details (wasm)', () => {
+  beforeAll(() => useBackend('wasm'));
+  const owned: { dispose(): void }[] = [];
+  afterEach(() => {
+    for (const o of owned.splice(0)) o.dispose();
+  });
+
+  it('initVisibleBiasFromData sets log(p/(1−p)) of each unit, clipped, and the data mean for Gaussian units', async () => {
+    const data = tf.tensor2d([
+      [1, 0, 1],
+      [1, 0, 0],
+      [1, 0, 1],
+      [0, 0, 1],
+    ]);
+    const rbm = new BernoulliRBM({ visible: 3, hidden: 2 });
+    owned.push(rbm, data);
+    initVisibleBiasFromData(rbm, data);
+    const b = Array.from(await rbm.params.visibleBias.data());
+    expect(b[0]).toBeCloseTo(Math.log(0.75 / 0.25), 5);
+    expect(b[1]).toBeCloseTo(Math.log(1e-3 / (1 - 1e-3)), 3);
+    expect(b[2]).toBeCloseTo(Math.log(3), 5);
+    const g = new GaussianBernoulliRBM({ visible: 3, hidden: 2 });
+    owned.push(g);
+    initVisibleBiasFromData(g, data);
+    expect(Array.from(await g.params.visibleBias.data())).toEqual([0.75, 0, 0.75]);
+  });
+
+  it('a Gaussian-Bernoulli RBM learns a two-cluster real-valued set: samples land on both clusters', async () => {
+    const rng = new Rng(4);
+    const centres = [
+      [2, 2, -2, -2],
+      [-2, -2, 2, 2],
+    ];
+    const rows: number[][] = [];
+    for (let i = 0; i < 400; i++) rows.push((centres[i % 2] as number[]).map((c) => c + 0.3 * rng.normal()));
+    const data = tf.tensor2d(rows);
+    const rbm = new GaussianBernoulliRBM({ visible: 4, hidden: 6, seed: 5, initialScale: 0.1 });
+    owned.push(rbm, data);
+    const { trainer } = await fitRbm(rbm, data, { epochs: 60, batchSize: 20, learningRate: 0.01, seed: 6 });
+    owned.push(trainer);
+    const samples = rbm.sample(200, { rng: 7, steps: 200, output: 'mean' });
+    const values = (await samples.array()) as number[][];
+    samples.dispose();
+    // Assign each sample to the nearer centre; both must get a fair share, and most samples must be near one.
+    const near = [0, 0];
+    let close = 0;
+    for (const s of values) {
+      const d = centres.map((c) => Math.hypot(...c.map((ci, i) => ci - (s[i] as number))));
+      const k = (d[0] as number) < (d[1] as number) ? 0 : 1;
+      near[k]! += 1;
+      if (Math.min(...d) < 1.5) close++;
+    }
+    expect(Math.min(...near)).toBeGreaterThan(40);
+    expect(close).toBeGreaterThan(160);
+  });
+
+  it('saveRbmTraining/loadRbmTraining round-trip parameters, momentum, PCD chains, sparsity estimates and the generator exactly', async () => {
+    const data = binaryData(40, 10, 8);
+    const rbm = new BernoulliRBM({ visible: 10, hidden: 4, seed: 9 });
+    const options = { method: 'pcd' as const, chains: 6, sparsity: { target: 0.1, cost: 0.05 }, rng: 10 };
+    const trainer = createRbmTrainer(rbm, options);
+    owned.push(rbm, trainer, data);
+    for (let i = 0; i < 3; i++) trainer.step(data).reconstructionError.dispose();
+    const store = memoryCheckpoint();
+    await saveRbmTraining(store, trainer, { epoch: 3, step: 3 });
+    // Continue the original and the restored copy by one more update: both must agree bit for bit.
+    const loaded = await loadRbmTraining(store, options);
+    owned.push(loaded.model, loaded.trainer);
+    expect(loaded.metadata).toMatchObject({ epoch: 3, step: 3 });
+    expect(Array.from(await (loaded.trainer.chains as tf.Variable).data())).toEqual(Array.from(await (trainer.chains as tf.Variable).data()));
+    trainer.step(data).reconstructionError.dispose();
+    loaded.trainer.step(data).reconstructionError.dispose();
+    for (const name of ['weights', 'visibleBias', 'hiddenBias'] as const) {
+      expect(Array.from(await loaded.model.params[name].data())).toEqual(Array.from(await rbm.params[name].data()));
+    }
+    expect(Array.from(await (loaded.trainer.chains as tf.Variable).data())).toEqual(Array.from(await (trainer.chains as tf.Variable).data()));
+    // A checkpoint of a PCD trainer does not load into a CD one.
+    await expect(loadRbmTraining(store, { method: 'cd' })).rejects.toThrow(CheckpointError);
+    await expect(loadRbmTraining(store, { method: 'cd' })).rejects.toThrow(/persistent chains/);
+  });
+
+  it('samples have the requested shape and are binary; bad arguments are typed errors', async () => {
+    const rbm = new BernoulliRBM({ visible: 6, hidden: 3, seed: 11, initialScale: 1 });
+    owned.push(rbm);
+    const s = rbm.sample(5, { rng: 1, steps: 3 });
+    expect(s.shape).toEqual([5, 6]);
+    expect([...(await s.data())].every((x) => x === 0 || x === 1)).toBe(true);
+    s.dispose();
+    const m = rbm.sample(4, { rng: 1, steps: 2, output: 'mean' });
+    expect([...(await m.data())].every((x) => x > 0 && x < 1)).toBe(true);
+    m.dispose();
+    expect(() => new BernoulliRBM({ visible: 0, hidden: 3 })).toThrow(ConfigError);
+    expect(() => new BernoulliRBM({ visible: 4, hidden: 3, imageShape: [3, 3] })).toThrow(/imageShape/);
+    expect(() => new BernoulliRBM({ visible: 4, hidden: 3, hiden: 2 } as never)).toThrow(/hiden/);
+    expect(() => createRbmTrainer(rbm, { method: 'pc' as never })).toThrow(ConfigError);
+    expect(() => createRbmTrainer(rbm, { sparsity: { target: 1.5, cost: 0.1 } })).toThrow(/target/);
+    const trainer = createRbmTrainer(rbm);
+    owned.push(trainer);
+    const wrong = tf.zeros([2, 5]) as tf.Tensor2D;
+    expect(() => trainer.step(wrong)).toThrow(ShapeError);
+    wrong.dispose();
+    expect(() => rbm.sample(0, { rng: 1 })).toThrow(ConfigError);
+  });
+});
