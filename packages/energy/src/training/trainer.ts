@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  addRowBias,
   CheckpointError,
   ConfigError,
   createOptimizer,
   createVariable,
+  matMul,
   ShapeError,
   toRng,
   type CheckpointOptimizer,
@@ -12,6 +14,7 @@ import {
   type Rng,
   type RngLike,
   type ScheduleLike,
+  transpose2d,
 } from '@helmholtz/core';
 import { finiteNumber, nonNegativeInteger, positiveInteger, positiveNumber, rejectUnknownKeys } from '../rbm/config.js';
 import type { RbmParams, RbmStatistics, RestrictedBoltzmannMachine } from '../rbm/rbm.js';
@@ -182,6 +185,7 @@ export class RbmTrainer implements CheckpointOptimizer {
     rbm.checkVisible(batch, 'trainer.step batch');
     const n = batch.shape[0];
     if (n === 0) throw new ShapeError('trainer.step batch', [null, rbm.visible], batch.shape, 'a batch needs at least one example');
+    if (rbm.kind === 'bernoulli-rbm') return this.binaryStep(batch);
     const rng = this.currentRng;
     const { gibbsSteps, sparsity } = this.resolved;
     return tf.tidy(() => {
@@ -224,6 +228,60 @@ export class RbmTrainer implements CheckpointOptimizer {
         gradients.weights = tf.add(gradients.weights as tf.Tensor, tf.outerProduct(meanInput as tf.Tensor1D, push as tf.Tensor1D));
       }
       if (this.chains !== null) this.chains.assign(visible);
+      this.optimizer.applyGradients(gradients);
+      return { reconstructionError };
+    });
+  }
+
+  /**
+   * The same update for binary units, computed one column per example: activations are
+   * `[units, n]` and every product's right operand is an activation matrix, never the weights.
+   * On tfjs-backend-wasm a product repacks its right operand whenever that tensor is new (the
+   * weights change every update), about 2 ms for 784x500 on one thread; here only [V, n] and
+   * [n, H] activations are repacked (bench/src/rbm-step.ts measures the layouts). Used on every
+   * backend, so a seed gives the same samples on cpu, wasm and GPUs.
+   */
+  private binaryStep(batch: tf.Tensor2D): RbmStepLosses {
+    const rbm = this.rbm;
+    const rng = this.currentRng;
+    const { gibbsSteps, sparsity } = this.resolved;
+    const { weights, visibleBias, hiddenBias } = rbm.params;
+    const n = batch.shape[0];
+    return tf.tidy(() => {
+      const wt = transpose2d(weights);
+      const hiddenProbs = (vt: tf.Tensor2D): tf.Tensor2D => tf.sigmoid(addRowBias(matMul(wt, vt), hiddenBias));
+      const visibleProbs = (ht: tf.Tensor2D): tf.Tensor2D => tf.sigmoid(addRowBias(matMul(weights, ht), visibleBias));
+      const v0t = transpose2d(batch);
+      const h0pt = hiddenProbs(v0t);
+      const firstMean = visibleProbs(rng.bernoulli(h0pt));
+      const reconstructionError = tf.div(tf.sum(tf.square(tf.sub(v0t, firstMean))), n) as tf.Scalar;
+      let vt: tf.Tensor2D;
+      let steps = gibbsSteps;
+      if (this.chains === null) {
+        vt = rng.bernoulli(firstMean);
+        steps -= 1;
+      } else {
+        vt = transpose2d(this.chains);
+      }
+      let hpt = hiddenProbs(vt);
+      for (let k = 0; k < steps; k++) {
+        vt = rng.bernoulli(visibleProbs(rng.bernoulli(hpt)));
+        hpt = hiddenProbs(vt);
+      }
+      const m = vt.shape[1];
+      const gradients: Record<string, tf.Tensor> = {
+        weights: tf.sub(tf.div(matMul(vt, transpose2d(hpt)), m), tf.div(matMul(v0t, transpose2d(h0pt)), n)),
+        visibleBias: tf.sub(tf.div(tf.sum(vt, 1), m), tf.div(tf.sum(v0t, 1), n)),
+        hiddenBias: tf.sub(tf.div(tf.sum(hpt, 1), m), tf.div(tf.sum(h0pt, 1), n)),
+      };
+      if (sparsity !== null && this.activation !== null) {
+        const q = tf.add(tf.mul(this.activation, sparsity.decay), tf.mul(tf.mean(h0pt, 1), 1 - sparsity.decay));
+        this.activation.assign(q as tf.Tensor1D);
+        const push = tf.mul(tf.sub(q, sparsity.target), sparsity.cost);
+        gradients.hiddenBias = tf.add(gradients.hiddenBias as tf.Tensor, push);
+        gradients.weights = tf.add(gradients.weights as tf.Tensor, tf.outerProduct(tf.mean(v0t, 1) as tf.Tensor1D, push as tf.Tensor1D));
+      }
+      if (this.chains !== null) this.chains.assign(transpose2d(vt));
       this.optimizer.applyGradients(gradients);
       return { reconstructionError };
     });

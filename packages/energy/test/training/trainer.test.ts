@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, ConfigError, memoryCheckpoint, Rng, ShapeError } from '@helmholtz/core';
-import { useBackend, withNoLeaks } from '@helmholtz/core/testing';
+import { expectAllClose, useBackend, withNoLeaks } from '@helmholtz/core/testing';
 import { BernoulliRBM } from '../../src/rbm/bernoulli.js';
 import { GaussianBernoulliRBM } from '../../src/rbm/gaussian.js';
 import { createRbmTrainer } from '../../src/training/trainer.js';
@@ -59,6 +59,40 @@ describe.each(['cpu', 'wasm'])('RBM training on %s', (backend) => {
     trainer.dispose();
     rbm.dispose();
     data.dispose();
+  });
+});
+
+describe.each(['cpu', 'wasm'])('the binary fast path on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('gives the same update as the generic path when every unit is deterministic (saturated weights), for CD-2, PCD and sparsity', async () => {
+    // A BernoulliRBM under another kind takes the generic, row-per-example path.
+    class GenericRBM extends BernoulliRBM {
+      override readonly kind = 'generic-test-rbm' as 'bernoulli-rbm';
+    }
+    for (const options of [{ gibbsSteps: 2 }, { method: 'pcd' as const, chains: 5, gibbsSteps: 1 }, { sparsity: { target: 0.2, cost: 0.3 } }]) {
+      const models = [new BernoulliRBM({ visible: 7, hidden: 5, seed: 1 }), new GenericRBM({ visible: 7, hidden: 5, seed: 1 })];
+      const signs = new Rng(2);
+      const w = tf.tensor2d(Array.from({ length: 35 }, () => (signs.next() < 0.5 ? -30 : 30)), [7, 5]);
+      // Biases of 15 keep every total input at least 15 away from 0, so every probability is 0 or 1.
+      for (const m of models) {
+        m.params.weights.assign(w);
+        m.params.visibleBias.assign(tf.fill([7], 15) as tf.Tensor1D);
+        m.params.hiddenBias.assign(tf.fill([5], 15) as tf.Tensor1D);
+      }
+      const data = tf.tensor2d(Array.from({ length: 6 * 7 }, () => (signs.next() < 0.5 ? 0 : 1)), [6, 7]);
+      const trainers = models.map((m) => createRbmTrainer(m, { ...options, rng: 3 }));
+      if (trainers[0]!.chains) trainers[1]!.chains!.assign(trainers[0]!.chains);
+      for (let i = 0; i < 2; i++) for (const t of trainers) t.step(data).reconstructionError.dispose();
+      for (const name of ['weights', 'visibleBias', 'hiddenBias'] as const) {
+        const [a, b] = await Promise.all(models.map((m) => m.params[name].data()));
+        // Equal up to float32 rounding (the two layouts sum in different orders).
+        expectAllClose(a!, b!, 1e-6);
+      }
+      tf.dispose([w, data]);
+      for (const t of trainers) t.dispose();
+      for (const m of models) m.dispose();
+    }
   });
 });
 
