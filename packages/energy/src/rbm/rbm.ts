@@ -6,10 +6,12 @@ import {
   ShapeError,
   toRng,
   type GenerativeModel,
+  type LikelihoodEstimate,
   type Rng,
   type SampleOptions,
 } from '@helmholtz/core';
 import { nonNegativeInteger, type RbmConfigBase } from './config.js';
+import { rbmLogLikelihood, type RbmLikelihoodOptions } from '../partition/log-likelihood.js';
 
 /**
  * An RBM's trainable tensors. `weights` is `[visible, hidden]` (column j is hidden unit j's
@@ -200,6 +202,16 @@ export abstract class RestrictedBoltzmannMachine<C extends RbmConfigBase = RbmCo
   /** The mean-field reconstruction E[v | h = p(h | x)], the usual monitor of RBM training. */
   reconstruct(x: tf.Tensor): tf.Tensor2D {
     return tf.tidy(() => this.visibleMean(this.hiddenProbabilities(x as tf.Tensor2D)));
+  }
+
+  /**
+   * The mean log-likelihood of the rows of `x` (binary rows for a Bernoulli RBM), with its kind
+   * and protocol: exact by enumeration when a layer is small enough, else AIS (a stochastic
+   * estimate that overestimates in expectation), or RAISE (a stochastic lower bound) on request.
+   * See `rbmLogLikelihood` for the options.
+   */
+  logLikelihood(x: tf.Tensor, options: RbmLikelihoodOptions): Promise<LikelihoodEstimate> {
+    return rbmLogLikelihood(this, x as tf.Tensor2D, options);
   }
 
   dispose(): void {
