@@ -7,6 +7,9 @@ describe('@helmholtz/energy entry points', () => {
     const esm = (await import('@helmholtz/energy')) as Record<string, unknown>;
     const cjs = createRequire(import.meta.url)('@helmholtz/energy') as Record<string, unknown>;
     const names = expectMatchingEntryPoints(esm, cjs);
-    for (const name of ['BernoulliRBM', 'GaussianBernoulliRBM']) expect(names).toContain(name);
+    const models = ['BernoulliRBM', 'GaussianBernoulliRBM', 'DBN', 'DBM', 'FullyVisibleBoltzmannMachine', 'ConditionalRBM', 'ConvolutionalRBM', 'MeanCovarianceRBM', 'SpikeAndSlabRBM'];
+    for (const name of [...models, 'exactLogPartition', 'ais', 'annealedImportanceSampling', 'raise', 'likelihoodSandwich', 'fitRbm', 'energyModels']) expect(names).toContain(name);
+    // Every model kind loads through the factory map.
+    expect(Object.keys(esm.energyModels as object).sort()).toEqual(['bernoulli-rbm', 'conditional-rbm', 'convolutional-rbm', 'dbm', 'dbn', 'dbn-autoencoder', 'dbn-classifier', 'fvbm', 'gaussian-bernoulli-rbm', 'mean-covariance-rbm', 'spike-and-slab-rbm']);
   });
 });
