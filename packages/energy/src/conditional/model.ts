@@ -238,44 +238,59 @@ export class ConditionalRBM implements GenerativeModel<ResolvedConditionalRbmCon
       );
     }
     const n = history.shape[0];
+    if (n === 0) return tf.zeros([0]) as tf.Tensor1D;
     const bits = Math.min(H, 12);
+    const states = 2 ** bits;
     const chunks = 2 ** (H - bits);
-    // Binary units need a [rows, states, V] intermediate; keep it near 4M floats.
-    const rowsPerBlock = this.binaryVisible ? Math.max(1, Math.floor(2 ** 22 / (2 ** bits * V))) : n;
-    return tf.tidy(() => {
-      const biases = this.dynamicBiases(history);
-      const low = lowStates(bits);
-      const wt = transpose2d(this.params.weights);
-      const perChunk: tf.Tensor1D[] = [];
+    // Rows go in blocks whose largest intermediate ([rows, states, V] for binary units, [rows,
+    // states] for Gaussian ones) stays near 4M floats, each block in its own tidy, and the chunks
+    // are folded into a running log-sum-exp: memory is bounded whatever the number of rows.
+    const rowsPerBlock = Math.max(1, Math.floor(2 ** 22 / (states * (this.binaryVisible ? V : 1))));
+    const biases = this.dynamicBiases(history);
+    const low = lowStates(bits);
+    const wt = transpose2d(this.params.weights);
+    let total: tf.Tensor1D | null = null;
+    try {
       for (let c = 0; c < chunks; c++) {
-        perChunk.push(
-          tf.tidy(() => {
-            let states = low;
-            if (H > bits) {
-              const high = Array.from({ length: H - bits }, (_, i) => Math.floor(c / 2 ** i) % 2);
-              states = tf.concat([low, tf.tile(tf.tensor2d([high], [1, H - bits]), [2 ** bits, 1])], 1) as tf.Tensor2D;
-            }
-            const hw = matMul(states, wt); // [S, V]: W h for every hidden state
-            const hiddenTerm = matMul(biases.hidden, transpose2d(states)); // [n, S]
-            let visibleTerm: tf.Tensor2D;
-            if (this.binaryVisible) {
-              const blocks: tf.Tensor2D[] = [];
-              for (let start = 0; start < n; start += rowsPerBlock) {
-                const size = Math.min(rowsPerBlock, n - start);
-                const b = tf.slice(biases.visible, [start, 0], [size, V]);
-                blocks.push(tf.sum(tf.softplus(tf.add(tf.expandDims(b, 1), tf.expandDims(hw, 0))), 2) as tf.Tensor2D);
-              }
-              visibleTerm = (blocks.length === 1 ? blocks[0] : tf.concat(blocks, 0)) as tf.Tensor2D;
-            } else {
-              // ∫ exp(−½‖v − b̂‖² + vᵀWh) dv = (2π)^{V/2} exp(½‖Wh‖² + b̂ᵀWh).
-              visibleTerm = tf.add(tf.add(matMul(biases.visible, transpose2d(hw)), tf.mul(tf.sum(tf.square(hw), 1), 0.5)), V * HALF_LOG_TWO_PI) as tf.Tensor2D;
-            }
-            return logSumExp(tf.add(hiddenTerm, visibleTerm), 1) as tf.Tensor1D;
-          }),
-        );
+        const running: tf.Tensor1D | null = total;
+        const next: tf.Tensor1D = tf.tidy(() => {
+          let hidden = low;
+          if (H > bits) {
+            const high = Array.from({ length: H - bits }, (_, i) => Math.floor(c / 2 ** i) % 2);
+            hidden = tf.concat([low, tf.tile(tf.tensor2d([high], [1, H - bits]), [states, 1])], 1) as tf.Tensor2D;
+          }
+          const hw = matMul(hidden, wt); // [S, V]: W h for every hidden state
+          const hiddenT = transpose2d(hidden);
+          // ∫ exp(−½‖v − b̂‖² + vᵀWh) dv = (2π)^{V/2} exp(½‖Wh‖² + b̂ᵀWh).
+          const gaussianConstant = this.binaryVisible ? null : tf.add(tf.mul(tf.sum(tf.square(hw), 1), 0.5), V * HALF_LOG_TWO_PI);
+          const blocks: tf.Tensor1D[] = [];
+          for (let start = 0; start < n; start += rowsPerBlock) {
+            const size = Math.min(rowsPerBlock, n - start);
+            blocks.push(
+              tf.tidy(() => {
+                const visibleBias = tf.slice(biases.visible, [start, 0], [size, V]) as tf.Tensor2D;
+                const hiddenTerm = matMul(tf.slice(biases.hidden, [start, 0], [size, H]) as tf.Tensor2D, hiddenT); // [size, S]
+                const visibleTerm =
+                  gaussianConstant === null
+                    ? tf.sum(tf.softplus(tf.add(tf.expandDims(visibleBias, 1), tf.expandDims(hw, 0))), 2)
+                    : tf.add(matMul(visibleBias, transpose2d(hw)), gaussianConstant);
+                return logSumExp(tf.add(hiddenTerm, visibleTerm), 1) as tf.Tensor1D;
+              }),
+            );
+          }
+          const chunk = (blocks.length === 1 ? blocks[0] : tf.concat(blocks, 0)) as tf.Tensor1D;
+          return (running === null ? chunk : logSumExp(tf.stack([running, chunk], 1), 1)) as tf.Tensor1D;
+        });
+        running?.dispose();
+        total = next;
       }
-      return (perChunk.length === 1 ? perChunk[0] : logSumExp(tf.stack(perChunk, 1), 1)) as tf.Tensor1D;
-    });
+      return total!;
+    } catch (error) {
+      total?.dispose();
+      throw error;
+    } finally {
+      tf.dispose([biases.visible, biases.hidden, low, wt]);
+    }
   }
 
   /**

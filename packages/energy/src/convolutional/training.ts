@@ -227,6 +227,8 @@ export function initConvolutionalVisibleBias(model: ConvolutionalRBM, images: tf
 /** Mean over images of Σ (x − E[v | h = p(h | x)])², in chunks so a large set needs bounded memory. */
 export async function convolutionalReconstructionError(model: ConvolutionalRBM, images: tf.Tensor4D, chunk = 200): Promise<number> {
   model.checkVisible(images, 'convolutionalReconstructionError');
+  // A chunk of 0 (or NaN) would never advance the loop below.
+  positiveInteger('convolutionalReconstructionError chunk', chunk);
   const n = images.shape[0];
   if (n === 0) throw new ConfigError('convolutionalReconstructionError images', 'at least one image', images.shape);
   let total = 0;

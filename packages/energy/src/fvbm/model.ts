@@ -158,20 +158,29 @@ export class FullyVisibleBoltzmannMachine implements GenerativeModel<ResolvedFvb
     try {
       for (let s = 0; s < sweeps; s++) {
         const visits = order === 'random' ? rng.permutation(n) : Array.from({ length: n }, (_, i) => i);
-        const next = tf.tidy(() => {
-          let y: tf.Tensor2D = tf.cast(x, 'float32');
-          for (const i of visits) {
-            const site = sites[i]!;
+        if (x.dtype !== 'float32') {
+          const cast = tf.cast(x, 'float32') as tf.Tensor2D;
+          x.dispose();
+          x = cast;
+        }
+        // One tidy per site, not per sweep: every update makes a new [rows, n] state, and keeping
+        // a sweep's n of them alive would cost rows·n² floats (0.7 GB for 100 chains of 784 units).
+        for (const i of visits) {
+          const site = sites[i]!;
+          const y = x;
+          const next = tf.tidy(() => {
             const p = tf.sigmoid(tf.add(matMul(y, site.column), site.bias)) as tf.Tensor2D;
             const draw = rng.bernoulli(p);
             const current = tf.slice(y, [0, i], [rows, 1]);
-            y = tf.add(y, tf.mul(tf.sub(draw, current), site.unit)) as tf.Tensor2D;
-          }
-          return y;
-        });
-        x.dispose();
-        x = next;
+            return tf.add(y, tf.mul(tf.sub(draw, current), site.unit)) as tf.Tensor2D;
+          });
+          x.dispose();
+          x = next;
+        }
       }
+    } catch (error) {
+      x.dispose();
+      throw error;
     } finally {
       for (const site of sites) tf.dispose([site.column, site.bias, site.unit]);
     }

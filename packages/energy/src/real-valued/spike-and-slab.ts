@@ -391,6 +391,10 @@ export class SpikeAndSlabRBM implements GenerativeModel<SpikeAndSlabRbmConfig> {
    * density is improper.
    */
   async logLikelihood(x: tf.Tensor, options: LikelihoodOptions): Promise<LikelihoodEstimate> {
+    const data = options?.data as unknown;
+    if (data === null || typeof data !== 'object') {
+      throw new ConfigError('options.data', "{ dataset, split, binarization } naming what x is, e.g. { dataset: 'patches', split: 'test', binarization: 'none (real-valued)' }", data);
+    }
     this.checkVisible(x, 'logLikelihood');
     const { logZ, improper } = await this.partition();
     if (improper !== null) {

@@ -140,7 +140,9 @@ export class FreeEnergyTrainer implements CheckpointOptimizer {
     const sampler = new Map<string, tf.Tensor>();
     for (const w of weights) {
       if (w.name.startsWith(OPTIMIZER_PREFIX)) optimizer.push({ name: w.name.slice(OPTIMIZER_PREFIX.length), tensor: w.tensor });
-      else if (w.name.startsWith(SAMPLER_PREFIX) && w.name.slice(SAMPLER_PREFIX.length) in this.negativePhase.state) sampler.set(w.name.slice(SAMPLER_PREFIX.length), w.tensor);
+      // Own keys only: `in` would take 'sampler/toString' for state and fail later on assign.
+      else if (w.name.startsWith(SAMPLER_PREFIX) && Object.prototype.hasOwnProperty.call(this.negativePhase.state, w.name.slice(SAMPLER_PREFIX.length)))
+        sampler.set(w.name.slice(SAMPLER_PREFIX.length), w.tensor);
       else throw new CheckpointError(what, `unknown entry '${w.name}'`);
     }
     for (const [name, v] of Object.entries(this.negativePhase.state)) {

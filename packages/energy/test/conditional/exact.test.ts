@@ -211,3 +211,38 @@ describe('sequence windows', () => {
     tf.dispose([a, b, c, w.frames, w.histories, zero.frames, zero.histories]);
   });
 });
+
+describe('conditional RBM exact likelihood on many rows (wasm)', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('log Z(history) of rows in several blocks matches float64 and holds one block of intermediates at a time', async () => {
+    // 2^12 hidden states x 64 visible units: 16 rows make a block of 4M floats, so 64 rows are 4 blocks.
+    const model = new ConditionalRBM({ visible: 64, hidden: 12, order: 1 });
+    const p = randomize(model, 5);
+    tf.tidy(() => {
+      for (const w of [model.params.weights, model.params.historyToVisible!, model.params.historyToHidden!]) w.assign(tf.mul(w, 0.15));
+    });
+    p.w = model.params.weights.arraySync();
+    p.a = model.params.historyToVisible!.arraySync();
+    p.bh = model.params.historyToHidden!.arraySync();
+    const rng = new Rng(6);
+    const histories = Array.from({ length: 64 }, () => Array.from({ length: 64 }, () => (rng.next() < 0.5 ? 1 : 0)));
+    const u = tf.tensor2d(histories);
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(() => model.logPartitions(u));
+    const logZ = info.result as tf.Tensor1D;
+    // One block's [16, 4096, 64] sum and softplus are 32 MB; keeping all four blocks' took 128 MB.
+    expect(info.peakBytes - before).toBeLessThan(64 * 2 ** 20);
+    const states = Array.from({ length: 2 ** 12 }, (_, s) => bitsOf(s, 12));
+    const wh = states.map((hh) => Array.from({ length: 64 }, (_, i) => hh.reduce((a, hj, j) => a + hj * p.w[i]![j]!, 0)));
+    const expected = histories.map((hist) => {
+      const { bv, bh } = dynamic(p, hist);
+      return logSumExp(states.map((hh, s) => hh.reduce((a, hj, j) => a + hj * bh[j]!, 0) + bv.reduce((a, bi, i) => a + Math.log1p(Math.exp(bi + wh[s]![i]!)), 0)));
+    });
+    expectAllClose(logZ, expected, 2e-5);
+    tf.dispose([u, logZ]);
+    model.dispose();
+  });
+});

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, memoryCheckpoint, Rng, saveModel } from '@helmholtz/core';
+import { ConfigError, loadModel, memoryCheckpoint, Rng, saveModel } from '@helmholtz/core';
 import { useBackend, withNoLeaks } from '@helmholtz/core/testing';
 import { ConvolutionalRBM } from '../../src/convolutional/model.js';
 import {
@@ -138,6 +138,16 @@ describe('convolutional RBM training', () => {
       trainer.dispose();
     });
     batch.dispose();
+    images.dispose();
+    model.dispose();
+  });
+
+  it('convolutionalReconstructionError refuses a chunk size that would never advance, and chunking does not change the value', async () => {
+    const images = barImages(5, 8);
+    const model = new ConvolutionalRBM({ imageShape: [SIZE, SIZE, 1], filters: 2, filterSize: BAR, poolSize: 4, seed: 9, initialScale: 0.3 });
+    for (const chunk of [0, -1, 1.5, Number.NaN]) await expect(convolutionalReconstructionError(model, images, chunk)).rejects.toThrow(ConfigError);
+    const whole = await convolutionalReconstructionError(model, images);
+    expect(await convolutionalReconstructionError(model, images, 2)).toBeCloseTo(whole, 4);
     images.dispose();
     model.dispose();
   });

@@ -65,4 +65,21 @@ describe.each(['cpu', 'wasm'])('FVBM Gibbs sampling on %s', (backend) => {
     tf.dispose([start, a, b, none]);
     model.dispose();
   });
+
+  it('a sweep holds a few states at a time, not one per unit (memory O(chains·n), not O(chains·n²))', async () => {
+    const n = 64;
+    const model = new FullyVisibleBoltzmannMachine({ units: n, seed: 1, initialScale: 0.1 });
+    const start = tf.zeros([n, n]) as tf.Tensor2D;
+    const before = tf.memory().numBytes;
+    const reference = model.gibbs(start, 1, new Rng(3));
+    const info = await tf.profile(() => model.gibbs(start, 1, new Rng(3)));
+    const result = info.result as tf.Tensor2D;
+    // One state of 64 chains is 16 KB; holding every site's update until the sweep ends took > 2 MB.
+    const state = n * n * 4;
+    expect(info.peakBytes - before).toBeLessThan(12 * state);
+    expect(result.dtype).toBe('float32');
+    expect(Array.from(result.dataSync())).toEqual(Array.from(reference.dataSync()));
+    tf.dispose([start, reference, result]);
+    model.dispose();
+  });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, loadModel, memoryCheckpoint, Rng, saveModel, ShapeError } from '@helmholtz/core';
+import { CheckpointError, ConfigError, loadModel, memoryCheckpoint, Rng, saveModel, ShapeError } from '@helmholtz/core';
 import { expectAllClose, expectNoLeaks, useBackend, withNoLeaks } from '@helmholtz/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyModels } from '../../src/models.js';
@@ -309,6 +309,17 @@ describe('SpikeAndSlabRBM sampling and training (wasm)', () => {
     expect(() => model.sample(2, { rng: 1, start: x })).toThrow(ShapeError);
     expect(() => createSpikeAndSlabTrainer(model, { gibbsSteps: 0 })).toThrow(ConfigError);
     expect(() => createSpikeAndSlabTrainer(model, { leapfrogSteps: 3 } as never)).toThrow(ConfigError);
+    // Before the 2^hidden enumeration, not a TypeError after it.
+    await expect(model.logLikelihood(v, undefined as never)).rejects.toThrow(ConfigError);
+    await expect(model.logLikelihood(v, {} as never)).rejects.toThrow(/options\.data/);
+    // A checkpoint entry named like an Object.prototype member is not sampler state.
+    const trainer = createSpikeAndSlabTrainer(model);
+    const weights = await trainer.getWeights();
+    for (const name of ['sampler/constructor', 'sampler/toString']) {
+      expect(() => trainer.validateWeights([...weights, { name, tensor: h }])).toThrow(CheckpointError);
+    }
+    tf.dispose(weights.map((w) => w.tensor));
+    trainer.dispose();
     const big = new SpikeAndSlabRBM({ visible: 2, hidden: 17 });
     await expect(big.exactLogPartition()).rejects.toThrow(ConfigError);
     tf.dispose([x, h, v]);
