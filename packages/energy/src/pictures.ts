@@ -8,7 +8,8 @@ function shapeOf(imageShape: readonly number[] | undefined, fallback: readonly n
     throw new ConfigError(`${what}.imageShape`, `[height, width] or [height, width, channels] (or imageShape in the model's config), ${visible} values in all`, undefined);
   }
   const [height, width, channels = 1] = shape as number[];
-  if (!(shape.length === 2 || shape.length === 3) || (height as number) * (width as number) * channels !== visible) {
+  const dimensionsOk = Array.isArray(shape) && (shape.length === 2 || shape.length === 3) && shape.every((d) => Number.isInteger(d) && d > 0);
+  if (!dimensionsOk || (height as number) * (width as number) * channels !== visible) {
     throw new ConfigError(`${what}.imageShape`, `[height, width] or [height, width, channels] with ${visible} values in all`, shape);
   }
   return [height as number, width as number, channels];

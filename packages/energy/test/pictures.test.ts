@@ -42,6 +42,8 @@ describe('pictures of filters and samples', () => {
     const png = decodePng(await samplePng(rows, { imageShape: [2, 2], padding: 1 }));
     expect([png.width, png.height]).toEqual([7, 4]);
     expect(() => samplePicture(rows, { imageShape: [3, 3] })).toThrow(ConfigError);
+    // Fractional sides whose product is right would fail inside tf.reshape with an untyped error.
+    expect(() => samplePicture(rows, { imageShape: [0.5, 8] })).toThrow(ConfigError);
     tf.dispose([rows, picture]);
   });
 });

@@ -32,7 +32,7 @@ export interface RbmLikelihoodOptions extends LikelihoodOptions {
   runs?: number;
   /** RAISE chains per example (default 10). */
   chains?: number;
-  /** Data for the base-rate model (default: `x` itself; any data gives a valid estimate). */
+  /** Data for the base-rate model (default: `x` itself; any data gives a valid AIS estimate, but pass the training data for RAISE numbers you report: see `RaiseOptions.baseRateFrom`). */
   baseRateFrom?: tf.Tensor2D;
   baseRateSmoothing?: number;
   /** Exact: states per chunk. */

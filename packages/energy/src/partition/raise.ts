@@ -15,7 +15,12 @@ export interface RaiseOptions {
   chains?: number;
   /** Examples annealed together (default: enough for about 1,000 chains per batch). */
   batchSize?: number;
-  /** Data for the base-rate model (default: the data being evaluated; any data gives a valid bound). */
+  /**
+   * Data for the base-rate model (default: the data being evaluated). Any data gives a valid
+   * bound on the annealing model's log p_ann(x), but p_ann starts from the base model: for a
+   * number to report, pass the training data (as Burda et al. and Salakhutdinov & Murray do), so
+   * that with a short schedule the bound is not lifted by base rates fitted to the test set.
+   */
   baseRateFrom?: tf.Tensor2D;
   /** Pseudo-count of the base rates (default 1). */
   baseRateSmoothing?: number;

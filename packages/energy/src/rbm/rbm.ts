@@ -36,7 +36,7 @@ export type GibbsStart = tf.Tensor2D | 'noise';
 
 /** Options of {@link RestrictedBoltzmannMachine.sample}. */
 export interface RbmSampleOptions extends SampleOptions {
-  /** Full Gibbs steps v → h → v (default 1000). */
+  /** Full Gibbs steps v → h → v (default 1000; at least one is run, so 0 counts as 1 and every sample is a fresh draw). */
   steps?: number;
   /**
    * The chains' start: `'noise'` (default; uniform bits, or N(b, σ²) for real-valued units) or

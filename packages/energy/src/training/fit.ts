@@ -18,7 +18,11 @@ export interface FitRbmOptions extends RbmTrainerOptions {
    * F(a training subset of the same size): the overfitting signal.
    */
   validation?: tf.Tensor2D;
-  /** Examples the per-epoch monitors use, from the start of the training set (default 1000; 0 turns the monitors off). */
+  /**
+   * Examples the per-epoch monitors use, from the start of the training set (default 1000). 0
+   * turns off the reconstruction error and pseudo-likelihood; with `validation` the free-energy
+   * gap still runs, on all of the validation set (at most as many rows as the training set).
+   */
   monitorExamples?: number;
   /** Set the visible biases to log(p/(1−p)) of the data (binary) or its mean (Gaussian) before training (default true, not when resuming). */
   initVisibleBias?: boolean;
@@ -26,6 +30,7 @@ export interface FitRbmOptions extends RbmTrainerOptions {
   trainer?: RbmTrainer;
   /** Epoch to start at when resuming (with `initialStep`). */
   initialEpoch?: number;
+  /** Updates taken before `initialEpoch` (default: the given trainer's update count, which its checkpoint restores). */
   initialStep?: number;
   callbacks?: TrainingCallback[];
   signal?: AbortSignal;
@@ -65,6 +70,10 @@ export async function fitRbm(rbm: RestrictedBoltzmannMachine, data: tf.Tensor2D,
   const trainerOptions: RbmTrainerOptions = Object.fromEntries(Object.entries(options).filter(([k]) => !FIT_KEYS.includes(k)));
   if (trainerOptions.momentum === undefined && trainerOptions.momentumSwitch === undefined) trainerOptions.momentumSwitch = 5 * batchesPerEpoch;
   if (trainerOptions.rng === undefined) trainerOptions.rng = new Rng(seed).nextSeed();
+  if (options.trainer !== undefined && options.trainer.rbm !== rbm) {
+    // Its updates would change the other model's variables while the monitors watch this one.
+    throw new ConfigError('fitRbm trainer', `a trainer of the RBM being fitted (loadRbmTraining's model and trainer go together)`, `a trainer of another ${options.trainer.rbm.kind}`);
+  }
   const trainer = options.trainer ?? createRbmTrainer(rbm, trainerOptions);
   const resuming = (options.initialEpoch ?? 0) > 0 || options.trainer !== undefined;
   if (options.initVisibleBias ?? !resuming) initVisibleBiasFromData(rbm, data);
@@ -98,7 +107,7 @@ export async function fitRbm(rbm: RestrictedBoltzmannMachine, data: tf.Tensor2D,
     const history = await train<tf.Tensor2D>({
       epochs: options.epochs,
       initialEpoch: options.initialEpoch,
-      initialStep: options.initialStep,
+      initialStep: options.initialStep ?? options.trainer?.updates,
       batches,
       step: (batch) => {
         const { reconstructionError: error } = trainer.step(batch);

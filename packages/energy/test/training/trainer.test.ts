@@ -177,6 +177,62 @@ describe('RBM training details (wasm)', () => {
     await expect(loadRbmTraining(store, { method: 'cd' })).rejects.toThrow(/persistent chains/);
   });
 
+  it('fitRbm resumed through saveRbmTraining/loadRbmTraining (saved options, trainer, initialEpoch) continues the run bit for bit', async () => {
+    const data = binaryData(40, 10, 12);
+    owned.push(data);
+    // 4 batches per epoch: fitRbm's default momentum goes from 0.5 to 0.9 at update 20, in epoch 5,
+    // after the checkpoint, so the resumed trainer must have the same switch (not createRbmTrainer's 1000).
+    const fitOptions = { batchSize: 10, method: 'pcd' as const, chains: 8, seed: 4, monitorExamples: 0 };
+    const straight = new BernoulliRBM({ visible: 10, hidden: 4, seed: 13 });
+    const whole = await fitRbm(straight, data, { ...fitOptions, epochs: 8 });
+    owned.push(straight, whole.trainer);
+    expect(whole.trainer.options.momentumSwitch).toBe(20);
+
+    const split = new BernoulliRBM({ visible: 10, hidden: 4, seed: 13 });
+    const first = await fitRbm(split, data, { ...fitOptions, epochs: 3 });
+    owned.push(split, first.trainer);
+    const store = memoryCheckpoint();
+    await saveRbmTraining(store, first.trainer, { epoch: 3, step: first.history.steps });
+    const loaded = await loadRbmTraining(store);
+    owned.push(loaded.model, loaded.trainer);
+    expect(loaded.trainer.options).toMatchObject({ method: 'pcd', chains: 8, momentumSwitch: 20 });
+    // The resumed run does not re-initialise the visible biases (resuming), and draws what the whole run drew.
+    await fitRbm(loaded.model, data, { ...fitOptions, epochs: 8, trainer: loaded.trainer, initialEpoch: 3 });
+    for (const name of ['weights', 'visibleBias', 'hiddenBias'] as const) {
+      expect(Array.from(await loaded.model.params[name].data())).toEqual(Array.from(await straight.params[name].data()));
+    }
+    // A trainer belongs to its model: fitting another RBM with it is refused before anything changes.
+    await expect(fitRbm(split, data, { ...fitOptions, epochs: 9, trainer: loaded.trainer, initialEpoch: 8 })).rejects.toThrow(ConfigError);
+  });
+
+  it('a sparsity target pulls the mean hidden activation down to it, on the binary and on the generic (Gaussian) path', async () => {
+    const binary = binaryData(40, 10, 14);
+    const real = tf.tidy(() => tf.sub(tf.mul(binary, 2), 1) as tf.Tensor2D);
+    owned.push(binary, real);
+    const meanActivation = async (rbm: BernoulliRBM | GaussianBernoulliRBM, x: tf.Tensor2D): Promise<number> => {
+      const m = tf.tidy(() => tf.mean(rbm.hiddenProbabilities(x)));
+      const value = (await m.data())[0] as number;
+      m.dispose();
+      return value;
+    };
+    for (const [make, x] of [
+      [() => new BernoulliRBM({ visible: 10, hidden: 6, seed: 15 }), binary],
+      [() => new GaussianBernoulliRBM({ visible: 10, hidden: 6, seed: 15 }), real],
+    ] as const) {
+      const activations: number[] = [];
+      for (const sparsity of [undefined, { target: 0.05, cost: 1 }]) {
+        const rbm = make();
+        const trainer = createRbmTrainer(rbm, { learningRate: 0.05, rng: 16, ...(sparsity ? { sparsity } : {}) });
+        owned.push(rbm, trainer);
+        for (let i = 0; i < 150; i++) trainer.step(x).reconstructionError.dispose();
+        activations.push(await meanActivation(rbm, x));
+      }
+      const [free, sparse] = activations as [number, number];
+      expect(free).toBeGreaterThan(0.3);
+      expect(sparse).toBeLessThan(0.12);
+    }
+  });
+
   it('samples have the requested shape and are binary; bad arguments are typed errors', async () => {
     const rbm = new BernoulliRBM({ visible: 6, hidden: 3, seed: 11, initialScale: 1 });
     owned.push(rbm);
