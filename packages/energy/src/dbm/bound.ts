@@ -10,6 +10,7 @@ import {
 } from '@helmholtz/core';
 import { positiveInteger, rejectUnknownKeys } from '../rbm/config.js';
 import { DEFAULT_MAX_ENUMERATED_UNITS } from '../partition/exact.js';
+import { checkBinaryData } from '../partition/free-energy.js';
 import type { DBM, MeanFieldOptions } from './dbm.js';
 import { bernoulliEntropy, jointEnergy, type DbmTerms } from './inference.js';
 import { dbmAis, dbmExactLogPartition, parityUnits, type DbmAisOptions, type DbmExactLogPartitionOptions } from './partition.js';
@@ -86,8 +87,12 @@ export async function dbmLogPartition(dbm: DBM, x: tf.Tensor2D | undefined, opti
  *   log p(x) ≥ E_q[−E(x, h)] + H(q) − log Z,
  * q being the mean-field posterior (see `DBM.meanField`).
  *
+ * `x` must be binary (a DataError otherwise): binarize first and name the scheme in
+ * `options.data.binarization`.
+ *
  * The kind of the result: `'lower-bound'` when log Z is exact (enumerated, or given): every
- * example's value is at most its log p(x), up to how far mean field is from its fixed point.
+ * example's value is at most its log p(x), whether or not mean field reached its fixed point
+ * (any factorial q gives a lower bound; the fixed point gives a tighter one).
  * With AIS it is `'stochastic-estimate'`: AIS underestimates log Z in expectation, which pushes
  * the number up, so it is no longer a bound of either side (the same convention as the DBN's).
  * The standard error is the spread over examples, with the AIS error of log Z added in
@@ -103,6 +108,8 @@ export async function dbmLogLikelihoodBound(dbm: DBM, x: tf.Tensor2D, options: D
   const n = x.shape[0];
   if (n === 0) throw new ConfigError('logLikelihood x', 'at least one example', x.shape);
   const chunkSize = positiveInteger('chunkSize', options.chunkSize ?? 1000);
+  // A bound on log p(x) of grey levels is a number about no distribution: refuse it before AIS runs.
+  await checkBinaryData(x, 'dbm logLikelihood x');
   const partition = await dbmLogPartition(dbm, x, options);
   const perExample = new Float64Array(n);
   let residual = 0;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, gatherRows, Rng, train, type Logs, type TrainHistory, type TrainingCallback } from '@helmholtz/core';
-import { nonNegativeInteger, positiveInteger } from '../rbm/config.js';
+import { nonNegativeInteger, positiveInteger, rejectUnknownKeys } from '../rbm/config.js';
 import type { DBM, MeanFieldOptions } from './dbm.js';
-import { createDbmTrainer, type DbmTrainer, type DbmTrainerOptions } from './trainer.js';
+import { createDbmTrainer, DBM_TRAINER_KEYS, type DbmTrainer, type DbmTrainerOptions } from './trainer.js';
 
 /** Options of {@link fitDbm}; the trainer options apply unless `trainer` is given. */
 export interface FitDbmOptions extends DbmTrainerOptions {
@@ -92,6 +92,8 @@ export async function dbmReconstructionError(dbm: DBM, x: tf.Tensor2D, options: 
  */
 export async function fitDbm(dbm: DBM, data: tf.Tensor2D, options: FitDbmOptions): Promise<FitDbmResult> {
   if (options === null || typeof options !== 'object') throw new ConfigError('fitDbm options', 'an object with epochs', options);
+  // Checked here too: with a trainer given, no new trainer would see (and refuse) a misspelt key.
+  rejectUnknownKeys('fitDbm options', options, [...FIT_KEYS, ...DBM_TRAINER_KEYS]);
   dbm.checkLayer(data, 0, 'fitDbm data');
   const n = data.shape[0];
   if (n === 0) throw new ConfigError('fitDbm data', 'at least one example', data.shape);

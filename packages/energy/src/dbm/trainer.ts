@@ -42,7 +42,8 @@ export interface DbmTrainerOptions {
   rng?: RngLike;
 }
 
-const OPTION_KEYS = ['learningRate', 'optimizer', 'momentum', 'momentumSwitch', 'weightDecay', 'gibbsSteps', 'meanFieldIterations', 'offsetRate', 'rng'];
+/** The option names {@link DbmTrainer} takes. */
+export const DBM_TRAINER_KEYS: readonly string[] = ['learningRate', 'optimizer', 'momentum', 'momentumSwitch', 'weightDecay', 'gibbsSteps', 'meanFieldIterations', 'offsetRate', 'rng'];
 
 interface Resolved {
   gibbsSteps: number;
@@ -53,7 +54,7 @@ interface Resolved {
 
 function resolve(dbm: DBM, options: DbmTrainerOptions): Resolved {
   if (options === null || typeof options !== 'object') throw new ConfigError('dbm trainer options', 'an object', options);
-  rejectUnknownKeys('dbm trainer', options, OPTION_KEYS);
+  rejectUnknownKeys('dbm trainer', options, DBM_TRAINER_KEYS);
   const kind = options.optimizer ?? 'momentum';
   if (kind !== 'momentum' && kind !== 'sgd') throw new ConfigError('dbm trainer.optimizer', "'momentum' or 'sgd'", kind);
   if (kind === 'sgd' && (options.momentum !== undefined || options.momentumSwitch !== undefined)) {

@@ -14,6 +14,7 @@ import { BernoulliRBM } from '../rbm/bernoulli.js';
 import type { RestrictedBoltzmannMachine } from '../rbm/rbm.js';
 import { ais, type AisOptions } from '../partition/ais.js';
 import { DEFAULT_MAX_ENUMERATED_UNITS, enumerableLayer, exactLogPartition, type ExactLogPartitionOptions } from '../partition/exact.js';
+import { checkBinaryData } from '../partition/free-energy.js';
 import type { DBN } from './dbn.js';
 
 /** Which bound {@link dbnLogLikelihoodBound} estimates. */
@@ -147,6 +148,9 @@ function logMeanExp(values: Float64Array): number {
  * layer (for 2 layers: E_{q(h1|x)}[log p(x | h1) − F_1(h1)] + H(q(h1 | x)) − log Z_1). The
  * expectation is estimated with `samples` draws per example; the entropy is exact.
  *
+ * With binary visible units `x` must be binary (a DataError otherwise: binarize first and name
+ * the scheme in `options.data.binarization`); a Gaussian bottom takes real values.
+ *
  * The kind of the result: `'lower-bound'` when log Z_top is exact (enumerated, or given): the
  * estimate is unbiased for a lower bound. With AIS it is `'stochastic-estimate'`: AIS
  * underestimates log Z in expectation, which pushes the number up, so it is no longer a bound
@@ -172,6 +176,8 @@ export async function dbnLogLikelihoodBound(dbn: DBN, x: tf.Tensor2D, options: D
   const latent = dbn.depth > 1;
   const samples = latent ? positiveInteger('samples', options.samples ?? 10) : 1;
   const chunkSize = positiveInteger('chunkSize', options.chunkSize ?? 1000);
+  // Binary units give probabilities of binary vectors only: grey levels would get a number that bounds nothing.
+  if (dbn.binaryVisible) await checkBinaryData(x, 'dbn logLikelihood x');
   const rng = toRng(options.rng);
   const partition = await topLogPartition(dbn, x, options, rng);
 

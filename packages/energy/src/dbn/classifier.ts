@@ -117,10 +117,17 @@ export class DbnClassifier implements GenerativeModel<DbnClassifierConfig> {
 
   /** The fraction of rows whose predicted class is the label. */
   async accuracy(x: tf.Tensor2D, labels: tf.Tensor1D | ArrayLike<number>): Promise<number> {
+    // Checked before the labels' tensor exists, so a wrong x leaves nothing behind.
+    checkRows(x, this.visible, 'dbn-classifier accuracy x');
     const y = labelTensor(labels, x.shape[0], this.classes, 'accuracy labels');
-    const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(this.predict(x), y), 'float32')));
+    let correct: tf.Scalar;
+    try {
+      correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(this.predict(x), y), 'float32')));
+    } finally {
+      y.dispose();
+    }
     const value = (await correct.data())[0] as number;
-    tf.dispose([correct, y]);
+    correct.dispose();
     return value / x.shape[0];
   }
 

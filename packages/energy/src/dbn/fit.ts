@@ -82,9 +82,12 @@ function layerEpochs(epochs: unknown, depth: number): number[] {
 /**
  * Greedy layer-wise training of a DBN (Hinton, Osindero & Teh 2006; Bengio et al. 2007): the
  * bottom RBM is trained on the data with `fitRbm`, then frozen; its hidden probabilities (or
- * samples) for every example become the data of the next RBM, and so on to the top. Each
- * added layer, trained this way, raises a variational lower bound on the data's log-likelihood
- * when it starts from the transposed weights of the layer below (Hinton et al. 2006, sec. 4).
+ * samples) for every example become the data of the next RBM, and so on to the top. Hinton et
+ * al. (2006, sec. 4) prove that an added layer cannot lower a variational bound on the data's
+ * log-likelihood if it has the size of the layer below it and starts from that layer's
+ * transposed weights; each RBM here starts from its own small random weights (and its own size),
+ * as is usual in practice, so that guarantee does not apply: measure the bound with
+ * `dbn.logLikelihood` instead.
  *
  * The shared trainer options apply to every layer unless `layers[i]` overrides them (a Gaussian
  * bottom layer usually wants a smaller learning rate). Each layer's trainer is disposed once it

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '@helmholtz/core';
+import { ConfigError, DataError } from '@helmholtz/core';
 import { useBackend, withNoLeaks } from '@helmholtz/core/testing';
 import { DBM } from '../../src/dbm/dbm.js';
 import { unnormalizedBound } from '../../src/dbm/bound.js';
@@ -101,6 +101,10 @@ describe.each(['cpu', 'wasm'])('DBM partition function and bound on %s', (backen
     const x = tf.zeros([2, 30]) as tf.Tensor2D;
     await expect(dbm.logLikelihood(x, { data: DATA, partition: Number.NaN })).rejects.toThrow(ConfigError);
     await expect(dbm.logLikelihood(x, { data: DATA, partitions: 'exact' } as never)).rejects.toThrow(ConfigError);
+    // Grey levels have no probability under binary units: refused before log Z is computed.
+    const grey = tf.fill([2, 30], 0.5) as tf.Tensor2D;
+    await expect(withNoLeaks(() => dbm.logLikelihood(grey, { data: DATA, partition: 12.5 }).catch((e: unknown) => e))).resolves.toBeInstanceOf(DataError);
+    grey.dispose();
     const given = await dbm.logLikelihood(x, { data: DATA, partition: 12.5 });
     expect(given.kind).toBe('lower-bound');
     expect(given.protocol.details?.logZMethod).toBe('given');

@@ -131,6 +131,11 @@ describe('DBM training on 4x4 bars and stripes (cpu)', () => {
     expect(() => createDbmTrainer(dbm, { learningrate: 0.1 } as never)).toThrow(ConfigError);
     expect(tf.memory().numTensors).toBe(before);
     await expect(fitDbm(dbm, data, { epochs: 1, batchSize: 0 })).rejects.toThrow(ConfigError);
+    // A misspelt option is refused even when a trainer is given (no new trainer would see it).
+    const given = createDbmTrainer(dbm, { learningRate: 0.01 });
+    await expect(fitDbm(dbm, data, { epochs: 1, trainer: given, monitorExample: 0 } as never)).rejects.toThrow(ConfigError);
+    expect(given.updates).toBe(0);
+    given.dispose();
     await expect(pretrainDbm(dbm, data, { epochs: [1] })).rejects.toThrow(ConfigError);
     await expect(pretrainDbm(dbm, data, { epochs: 1, seeed: 1 } as never)).rejects.toThrow(ConfigError);
     const sgd = createDbmTrainer(dbm, { optimizer: 'sgd', learningRate: 0.01 });

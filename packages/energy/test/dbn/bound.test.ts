@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, Rng } from '@helmholtz/core';
+import { ConfigError, DataError, Rng } from '@helmholtz/core';
 import { useBackend, withNoLeaks } from '@helmholtz/core/testing';
 import { DBN } from '../../src/dbn/dbn.js';
 import { exactLogPartition } from '../../src/partition/exact.js';
@@ -206,6 +206,10 @@ describe('DBN variational bound against enumeration', () => {
     await expect(dbn.logLikelihood(x, { data: DATA, samples: 0 })).rejects.toThrow(ConfigError);
     await expect(dbn.logLikelihood(x, { data: DATA, bound: 'tight' as never })).rejects.toThrow(ConfigError);
     await expect(dbn.logLikelihood(x, { data: DATA, partition: Number.NaN })).rejects.toThrow(ConfigError);
+    // Binary units: grey levels are refused (a Gaussian bottom takes them, see above).
+    const grey = tf.fill([3, 5], 0.5) as tf.Tensor2D;
+    await expect(withNoLeaks(() => dbn.logLikelihood(grey, { data: DATA }).catch((e: unknown) => e))).resolves.toBeInstanceOf(DataError);
+    grey.dispose();
     tf.dispose(x);
     dbn.dispose();
   });

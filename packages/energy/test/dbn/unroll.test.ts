@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, DataError, flattenParams, loadModel, memoryCheckpoint, Rng, saveModel } from '@helmholtz/core';
+import { ConfigError, DataError, flattenParams, loadModel, memoryCheckpoint, Rng, saveModel, ShapeError } from '@helmholtz/core';
 import { expectAllClose, useBackend, withNoLeaks } from '@helmholtz/core/testing';
 import { DBN } from '../../src/dbn/dbn.js';
 import { fitDbn } from '../../src/dbn/fit.js';
@@ -158,6 +158,10 @@ describe('fine-tuning the unrolled networks', () => {
     await withNoLeaks(async () => {
       await fineTuneAutoencoder(ae, x, { epochs: 1, batchSize: 16, validation: x });
       await fineTuneClassifier(classifier, x, labels, { epochs: 1, batchSize: 16, validation: { x, labels } });
+      // A wrong input is a ShapeError, and the labels' tensor made for it does not stay behind.
+      const wrong = tf.zeros([40, 63]) as tf.Tensor2D;
+      await expect(classifier.accuracy(wrong, labels)).rejects.toThrow(ShapeError);
+      wrong.dispose();
     });
     tf.dispose(x);
     ae.dispose();
